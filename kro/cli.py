@@ -1,0 +1,61 @@
+"""The `kro` command: a thin dispatcher that imports each subcommand only when it runs."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+from kro.shims.errors import KroError
+
+# Subcommand -> "module:function(argv) -> int". Imported lazily to keep start-up small.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "check": ("kro.shims.check_cli:main", "decide whether a kubectl/kubetail call is allowed"),
+    "demo": ("kro.sandbox.demo.cli:main", "serve the bundled demo cluster"),
+}
+
+USAGE = """usage: kro COMMAND [ARGS...]
+
+kro hands an AI agent or a CI job a Kubernetes cluster to look at, and nothing more.
+
+commands:
+{commands}
+
+Run 'kro COMMAND --help' for a command's options. See also: kro-run, kubectl-ro.
+"""
+
+
+def _usage() -> str:
+    width = max(len(name) for name in COMMANDS)
+    lines = [f"  {name.ljust(width)}  {help_}" for name, (_, help_) in COMMANDS.items()]
+    return USAGE.format(commands="\n".join(lines))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of `kro`."""
+    args = sys.argv[1:] if argv is None else argv
+    if not args or args[0] in ("-h", "--help", "help"):
+        sys.stdout.write(_usage())
+        return 0
+    if args[0] == "--version":
+        from kro import __version__
+
+        print(f"kro {__version__}")
+        return 0
+    entry = COMMANDS.get(args[0])
+    if entry is None:
+        sys.stderr.write(f"kro: unknown command {args[0]!r}; run 'kro --help' for the list\n")
+        return 2
+    module_name, func_name = entry[0].split(":")
+    func = getattr(importlib.import_module(module_name), func_name)
+    try:
+        code: int = func(args[1:])
+    except KroError as exc:
+        sys.stderr.write(f"kro {args[0]}: {exc}\n")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
