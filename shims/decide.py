@@ -1,0 +1,35 @@
+"""The one funnel every front end calls: argv in, Decision out (kubectl or kubetail)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from kro.shims.argv import parse
+from kro.shims.model import Decision, Invocation, Pins
+from kro.shims.tables import load
+
+TOOLS = ("kubectl", "kubetail")
+
+
+def parse_argv(tool: str, argv: Sequence[str]) -> Invocation:
+    """Parse argv for `tool` with that tool's flag tables."""
+    return parse(load(tool), tuple(argv))
+
+
+def decide_invocation(inv: Invocation, pins: Pins) -> Decision:
+    """Apply the tool's policy to a parsed invocation."""
+    if inv.tool == "kubetail":
+        from kro.shims.policy_kubetail import decide as decide_kubetail
+
+        return decide_kubetail(inv, pins)
+    from kro.shims.policy import decide
+
+    return decide(inv, pins)
+
+
+def decide_argv(tool: str, argv: Sequence[str], pins: Pins) -> tuple[Invocation, Decision]:
+    """Parse and decide in one step."""
+    if tool not in TOOLS:
+        raise ValueError(f"unknown tool {tool!r}; expected one of {', '.join(TOOLS)}")
+    inv = parse_argv(tool, argv)
+    return inv, decide_invocation(inv, pins)

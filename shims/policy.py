@@ -1,0 +1,173 @@
+"""The read-only policy for kubectl (POLICY.md sections 1-6): decide(Invocation, Pins) -> Decision."""
+
+from __future__ import annotations
+
+import re
+
+from kro.shims import rules as R
+from kro.shims.model import Decision, Invocation, Pins, parse_bool
+from kro.shims.reads import check_reads, names_secrets
+
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+ALLOWED_PATHS = frozenset(
+    {
+        (),
+        ("get",), ("describe",), ("logs",), ("events",), ("explain",), ("wait",),
+        ("top",), ("top", "pod"), ("top", "node"),
+        ("api-resources",), ("api-versions",), ("version",), ("options",), ("completion",),
+        ("cluster-info",), ("cluster-info", "dump"),
+        ("auth",), ("auth", "can-i"), ("auth", "whoami"),
+        ("rollout",), ("rollout", "status"), ("rollout", "history"),
+        ("config",), ("config", "view"), ("config", "get-contexts"), ("config", "current-context"),
+        ("config", "get-clusters"), ("config", "get-users"),
+        ("plugin",), ("plugin", "list"),
+        ("help",), ("__complete",), ("__completeNoDesc",),
+    }
+)  # fmt: skip
+# Commands that only group subcommands: a leftover word is an unknown subcommand.
+GROUPS = frozenset({("top",), ("auth",), ("rollout",), ("config",), ("plugin",)})
+
+MUTATING = frozenset(
+    "create apply delete edit patch replace label annotate scale autoscale set expose run "
+    "drain cordon uncordon taint certificate".split()
+)
+INTERACTIVE = frozenset("exec attach port-forward proxy cp debug".split())
+SIDE_EFFECTS = {
+    ("diff",): "runs a server-side dry run and the external program in KUBECTL_EXTERNAL_DIFF",
+    ("kustomize",): "can run exec and helm plugins and fetch remote bases",
+    ("create", "token"): "mints a new service-account credential",
+}
+_CONFIG_WRITES = ("set", "unset", "delete-", "use", "rename")
+
+IDENTITY_FLAGS = frozenset(
+    "kubeconfig cluster user server token username password as as-group as-uid "
+    "certificate-authority client-certificate client-key tls-server-name "
+    "insecure-skip-tls-verify".split()
+)
+HARMLESS_GLOBALS = frozenset(
+    "request-timeout match-server-version disable-compression warnings-as-errors "
+    "log-flush-frequency namespace context v vmodule profile profile-output cache-dir".split()
+)
+_INT = re.compile(r"[+-]?[0-9]+")
+MAX_VERBOSITY = 6
+
+
+def verb_rule(path: tuple[str, ...]) -> tuple[str, str] | None:
+    """(rule, reason) that blocks command `path`, or None when the command is a read."""
+    verb = " ".join(path)
+    if path in ALLOWED_PATHS:
+        return None
+    side_effect = SIDE_EFFECTS.get(path)
+    if side_effect:
+        return R.SIDE_EFFECT, f"'{verb}' {side_effect}; it is blocked in this read-only session"
+    top = path[0]
+    if top in MUTATING:
+        return R.MUTATING, R.mutating(verb)
+    if top in INTERACTIVE:
+        return R.INTERACTIVE, R.interactive(verb)
+    if top == "rollout" or (path == ("auth", "reconcile")):
+        return R.MUTATING, R.mutating(verb)
+    if top == "config" and path[1].startswith(_CONFIG_WRITES):
+        return R.MUTATING, R.mutating(verb)
+    return R.UNKNOWN_VERB, R.unknown_verb(verb)
+
+
+def _block(rule: str, reason: str, verb: str | None) -> Decision:
+    return Decision(False, rule, reason, verb)
+
+
+def check_input(argv: tuple[str, ...]) -> Decision | None:
+    """Section 1: any control character blocks, whatever the argument is."""
+    for arg in argv:
+        if _CONTROL.search(arg):
+            return _block(R.CONTROL_CHAR, f"argument {arg!r} contains a control character; retype it", None)
+    return None
+
+
+def check_globals(inv: Invocation, pins: Pins, verb: str | None) -> Decision | None:
+    """Section 3: the flags that change whom kubectl talks to, as whom, and what it writes."""
+    for flag in inv.flags:
+        name, value = flag.name, flag.value or ""
+        if not flag.is_global:
+            if pins.namespaces and name == "all-namespaces" and parse_bool(value or "true"):
+                return _block(R.NAMESPACE, _ns_reason(pins), verb)
+            continue
+        if name == "context" and value != pins.context:
+            return _block(R.CONTEXT_PINNED, R.context_pinned(pins.context), verb)
+        if name in IDENTITY_FLAGS:
+            return _block(
+                R.IDENTITY,
+                f"{flag.written} changes who kubectl is or which server it talks to; this session's "
+                "credentials and server are pinned, so drop the flag",
+                verb,
+            )
+        if name == "cache-dir" or name == "profile-output" or (name == "profile" and value != "none"):
+            return _block(R.LOCAL_WRITE, f"{flag.written} writes local files; drop it", verb)
+        if name == "vmodule" or (
+            name == "v" and not (_INT.fullmatch(value) and 0 <= int(value) <= MAX_VERBOSITY)
+        ):
+            return _block(
+                R.VERBOSITY,
+                f"{flag.written}={value} logs request and response bodies (secret data); "
+                f"use -v={MAX_VERBOSITY} or lower",
+                verb,
+            )
+        if pins.namespaces and name == "namespace" and value not in pins.namespaces:
+            return _block(R.NAMESPACE, _ns_reason(pins), verb)
+        if name not in HARMLESS_GLOBALS:
+            return _block(R.UNKNOWN_FLAG, f"kro does not know whether {flag.written} is safe; drop it", verb)
+    return None
+
+
+def _ns_reason(pins: Pins) -> str:
+    allowed = ", ".join(pins.namespaces)
+    return f"this session may only read namespaces {allowed}; pass -n with one of them"
+
+
+def decide(inv: Invocation, pins: Pins) -> Decision:
+    """Decide one parsed kubectl invocation against the read-only policy."""
+    blocked = check_input(inv.argv)
+    if blocked:
+        return blocked
+    path = inv.path
+    verb = inv.verb
+    if inv.positionals and (not path or path in GROUPS) and inv.error is None:
+        word = " ".join((*path, inv.positionals[0]))
+        return _block(R.UNKNOWN_VERB, R.unknown_verb(word), word)
+    rule = verb_rule(path) if path else None
+    help_only = inv.error is None and inv.is_true("help")
+    if rule and not help_only:
+        return _block(rule[0], rule[1], verb)
+    if inv.error is not None:
+        return _block(inv.error_rule, f"{inv.error}; kubectl would reject this call", verb)
+    if path and path[0] in ("__complete", "__completeNoDesc"):
+        return _decide_completion(inv, pins)
+    blocked = check_globals(inv, pins, verb)
+    if blocked:
+        return blocked
+    if help_only or rule:
+        return Decision(True, R.ALLOWED, f"'{verb or 'kubectl'}' --help only prints help", verb)
+    found = check_reads(inv, pins)
+    if found:
+        return _block(found[0], found[1], verb)
+    return Decision(True, R.ALLOWED, f"'{verb or 'kubectl'}' is a read-only command", verb)
+
+
+def _decide_completion(inv: Invocation, pins: Pins) -> Decision:
+    """__complete only lists completions, but the global flags among its words still apply."""
+    from kro.shims.argv import parse
+    from kro.shims.tables import load
+
+    words = inv.subargs[:-1]
+    inner = parse(load(inv.tool), words, completing=True)
+    verb = inv.verb
+    if inner.error is not None:
+        return _block(inner.error_rule, f"{inner.error}; completion cannot be checked", verb)
+    blocked = check_globals(inner, pins, verb)
+    if blocked:
+        return blocked
+    return Decision(True, R.ALLOWED, "shell completion only lists names and flags", verb)
+
+
+__all__ = ["decide", "names_secrets", "verb_rule", "check_input", "check_globals"]

@@ -1,0 +1,56 @@
+"""The session a launcher pins every shim call to, as read from session.json beside the shims."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import orjson
+
+from kro.shims.errors import ConfigError
+
+SESSION_FILE = "session.json"
+SCHEMA = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """Everything a shim needs to decide, run and record one call."""
+
+    id: str
+    dir: str
+    context: str
+    kubeconfig: str
+    kubectl: str
+    kubetail: str | None = None
+    namespaces: tuple[str, ...] = ()
+    output: str = "plain"
+    audit_log: str = ""
+    launcher_pid: int = 0
+    notice: str | None = None
+    redact: bool = False
+    stream_seconds: float = 10.0
+    stream_lines: int = 200
+    request_timeout: float = 30.0
+    cache_dir: str = ""
+    kube_cache_dir: str = ""
+    env: dict[str, str | None] = field(default_factory=dict)
+    schema: int = SCHEMA
+
+    def to_json(self) -> bytes:
+        """session.json's bytes."""
+        return orjson.dumps(asdict(self), option=orjson.OPT_INDENT_2)
+
+
+def load_session(path: Path) -> Session:
+    """Read session.json; a missing or damaged file is a ConfigError (the shim fails closed)."""
+    try:
+        raw = orjson.loads(path.read_bytes())
+        raw["namespaces"] = tuple(raw.get("namespaces") or ())
+        if raw.get("schema") != SCHEMA:
+            raise ValueError(f"schema {raw.get('schema')!r} is not {SCHEMA}")
+        return Session(**raw)
+    except FileNotFoundError as exc:
+        raise ConfigError(f"no kro session at {path.parent}: start the agent with kro-run") from exc
+    except (ValueError, TypeError, orjson.JSONDecodeError) as exc:
+        raise ConfigError(f"damaged session file {path}: {exc}; restart with kro-run") from exc

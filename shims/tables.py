@@ -1,0 +1,69 @@
+"""kubectl's and kubetail's command trees and flag tables, loaded from the generated data files."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import orjson
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+
+# pflag flag kinds, as the generator writes them.
+BOOL = "bool"  # NoOptDefVal "true": never consumes the next argument
+VALUE = "value"  # requires a value: consumes the next argument unless written --f=v
+OPTIONAL = "optional"  # non-bool NoOptDefVal: never consumes the next argument
+CONFLICT = "conflict"  # kubectl versions disagree: the parser refuses the flag
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """One cobra command: its canonical name, local flags and subcommands (by name and alias)."""
+
+    name: str
+    flags: dict[str, str]
+    shorts: dict[str, str]
+    subcommands: dict[str, Command]
+    hidden: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Tables:
+    """A CLI's flag tables: the global flags and the root command."""
+
+    tool: str
+    global_flags: dict[str, str]
+    global_shorts: dict[str, str]
+    root: Command
+
+
+def _flags(raw: dict[str, dict[str, object]]) -> tuple[dict[str, str], dict[str, str]]:
+    kinds = {name: str(spec["kind"]) for name, spec in raw.items()}
+    shorts = {str(spec["short"]): name for name, spec in raw.items() if spec.get("short")}
+    return kinds, shorts
+
+
+def _command(name: str, raw: dict[str, object]) -> Command:
+    flags_raw = raw.get("flags") or {}
+    assert isinstance(flags_raw, dict)
+    kinds, shorts = _flags(flags_raw)
+    subs: dict[str, Command] = {}
+    subs_raw = raw.get("subcommands") or {}
+    assert isinstance(subs_raw, dict)
+    for sub_name, sub_raw in subs_raw.items():
+        sub = _command(sub_name, sub_raw)
+        subs[sub_name] = sub
+        for alias in sub_raw.get("aliases") or ():
+            subs.setdefault(alias, sub)
+    return Command(name, kinds, shorts, subs, bool(raw.get("hidden", False)))
+
+
+@cache
+def load(tool: str) -> Tables:
+    """The tables of `tool` ('kubectl' or 'kubetail'), read once per process."""
+    raw = orjson.loads((DATA_DIR / f"{tool}_flags.json").read_bytes())
+    g_kinds, g_shorts = _flags(raw["global"])
+    root_flags = raw.get("root_flags") or {"help": {"short": "h", "kind": BOOL}}
+    root = _command("", {"flags": root_flags, "subcommands": raw["commands"]})
+    return Tables(tool, g_kinds, g_shorts, root)
