@@ -10,7 +10,10 @@ from kro.shims.errors import KroError
 # Subcommand -> "module:function(argv) -> int". Imported lazily to keep start-up small.
 COMMANDS: dict[str, tuple[str, str]] = {
     "check": ("kro.shims.check_cli:main", "decide whether a kubectl/kubetail call is allowed"),
+    "audit": ("kro.shims.audit_cli:main", "read the audit log; 'kro audit verify' checks it"),
     "demo": ("kro.sandbox.demo.cli:main", "serve the bundled demo cluster"),
+    "schema": ("kro.shims.misc_cli:schema_main", "print the envelope's JSON Schema"),
+    "cache": ("kro.shims.misc_cli:cache_main", "clear, prune or locate the bulk-output cache"),
 }
 
 USAGE = """usage: kro COMMAND [ARGS...]

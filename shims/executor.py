@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+import selectors
+import subprocess
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 from kro.shims.model import Invocation
 from kro.shims.session import Session
@@ -45,3 +49,74 @@ def pinned_argv(inv: Invocation, session: Session) -> list[str]:
 def exec_tool(path: str, argv: list[str], env: dict[str, str]) -> None:
     """Replace this process with the real tool (plain mode); returns only by raising OSError."""
     os.execve(path, [path, *argv], env)
+
+
+@dataclass(frozen=True, slots=True)
+class Captured:
+    """How a captured run ended."""
+
+    exit_code: int
+    stderr: bytes
+    timed_out: bool
+    stopped: bool
+
+
+_STDERR_CAP = 64 * 1024
+
+
+def run_captured(
+    path: str,
+    argv: list[str],
+    env: dict[str, str],
+    on_stdout: Callable[[bytes], bool],
+    *,
+    seconds: float,
+    stream: bool,
+) -> Captured:
+    """Run the tool, feeding stdout chunks to `on_stdout` (False = enough) until exit or the bound.
+
+    For a stream the bound is the normal end (stopped=True); otherwise it is a timeout.
+    """
+    proc = subprocess.Popen(
+        [path, *argv], env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    deadline = time.monotonic() + seconds
+    stderr = bytearray()
+    stopped = timed_out = False
+    with selectors.DefaultSelector() as sel:
+        sel.register(proc.stdout, selectors.EVENT_READ, "out")
+        sel.register(proc.stderr, selectors.EVENT_READ, "err")
+        while sel.get_map():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                stopped, timed_out = stream, not stream
+                break
+            for key, _ in sel.select(timeout=left):
+                chunk = os.read(key.fd, 65536)
+                if not chunk:
+                    sel.unregister(key.fileobj)
+                elif key.data == "err":
+                    stderr += chunk[: max(0, _STDERR_CAP - len(stderr))]
+                elif not on_stdout(chunk):
+                    stopped = True
+                    sel.close()
+                    break
+            else:
+                continue
+            break
+    if not (stopped or timed_out):
+        try:
+            proc.wait(timeout=max(0.05, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            stopped, timed_out = stream, not stream
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    code = proc.wait()
+    proc.stdout.close()
+    proc.stderr.close()
+    return Captured(code, bytes(stderr), timed_out, stopped)

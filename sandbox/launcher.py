@@ -1,0 +1,177 @@
+"""`kro-run`: pin a context, build a session of shims, and run the agent (or CI script) inside it."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+from contextlib import ExitStack
+from pathlib import Path
+
+from kro.sandbox import kubeconfig as kc
+from kro.sandbox import session_dir
+from kro.shims.audit import AuditLog, default_path
+from kro.shims.errors import CommandNotFound, ConfigError, KroError, ToolNotFound, UsageError
+from kro.shims.session import Session
+
+DESCRIPTION = """Run CMD (an agent such as `claude` or `codex`, or a CI script) in a read-only kro session.
+
+Inside, `kubectl` and `kubetail` are shims: every call is parsed like kubectl parses it, checked
+against kro's read-only policy, pinned to one context, written to the audit log, and answered with
+a JSON envelope (agents) or kubectl's own output (--output plain, for CI and people)."""
+EPILOG = """examples:
+  kro-run --demo                          tour of kro against the bundled demo cluster
+  kro-run claude                          Claude Code on the current context, read-only
+  kro-run --context prod -n web -- codex  pin context prod, namespace web only
+  kro-run --output plain -- ./diagnose.sh CI script with kubectl's plain output
+
+exit codes: CMD's own; 69 kubectl not found, 78 kubeconfig/context/audit problem, 127 CMD not found.
+"""
+# Variables removed from the agent's environment: they change what kubectl runs or caches.
+SCRUB_PREFIXES = ("KUBECTL_",)
+SCRUB_NAMES = ("KUBECACHEDIR",)
+PINNED_ENV = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """kro-run's command line."""
+    parser = argparse.ArgumentParser(
+        prog="kro-run", description=DESCRIPTION, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--context", help="context to pin (default: the kubeconfig's current-context)")
+    parser.add_argument("--kubeconfig", help="kubeconfig file (default: $KUBECONFIG, else ~/.kube/config)")
+    parser.add_argument(
+        "-n", "--namespace", action="append", default=[], dest="namespaces", metavar="NS",
+        help="allow reads only in this namespace (repeatable); -A is then blocked",
+    )  # fmt: skip
+    parser.add_argument(
+        "--output", choices=("envelope", "plain"), default="plain",
+        help="envelope: one typed JSON object per call (default, for agents); plain: kubectl's own output",
+    )  # fmt: skip
+    parser.add_argument("--audit-log", type=Path, help=f"audit log (default: {default_path()})")
+    parser.add_argument("--demo", action="store_true", help="start the bundled demo cluster and pin to it")
+    parser.add_argument("--notice", help="banner put in every envelope, e.g. 'ask before any change'")
+    parser.add_argument("--redact", action="store_true", help="redact secret-shaped values in plain mode too")
+    parser.add_argument("--stream-seconds", type=float, default=10.0, help="bound on -w / -f streams (envelope)")
+    parser.add_argument("--request-timeout", type=float, default=30.0, help="end a kubectl call after this many s")
+    parser.add_argument("cmd", nargs=argparse.REMAINDER, help="the command to run (after --)")
+    return parser
+
+
+def agent_env(base: dict[str, str], session: Session) -> dict[str, str]:
+    """The agent's environment: scrubbed of kubectl overrides, with the session's PATH first."""
+    env = {k: v for k, v in base.items() if not k.startswith(SCRUB_PREFIXES) and k not in SCRUB_NAMES}
+    env["PATH"] = os.pathsep.join([str(Path(session.dir) / "bin"), base.get("PATH", "")])
+    env["KUBECONFIG"] = session.kubeconfig
+    env["KUBERC"] = "off"
+    env["KRO_SESSION"] = session.dir
+    return env
+
+
+def _start_demo(stack: ExitStack, workdir: Path) -> Path:
+    """Start the demo cluster for the session's lifetime; returns its kubeconfig."""
+    from kro.sandbox.demo.server import DemoCluster
+
+    demo = stack.enter_context(DemoCluster(port=0, request_log=workdir / "demo-requests.jsonl"))
+    return demo.write_kubeconfig(workdir / "demo-kubeconfig")
+
+
+def make_session(args: argparse.Namespace, env: dict[str, str], workdir: Path, kubeconfig: Path | None) -> Session:
+    """Resolve tools, kubeconfig and context, and write the session into `workdir`."""
+    kubectl = session_dir.find_real("kubectl", env.get("PATH", ""))
+    if kubectl is None:
+        raise ToolNotFound(
+            "kubectl not found on PATH; install it (https://kubernetes.io/docs/tasks/tools/) and retry"
+        )
+    files = [kubeconfig] if kubeconfig else kc.kubeconfig_files(args.kubeconfig, env)
+    config = kc.load(files, explicit=bool(kubeconfig or args.kubeconfig))
+    context = kc.choose_context(config, args.context)
+    namespace = None
+    if args.namespaces:
+        current = config.contexts[context].get("namespace") or "default"
+        namespace = current if current in args.namespaces else args.namespaces[0]
+    pinned = workdir / "kubeconfig"
+    kc.write_private(kc.minified(config, context, namespace), pinned)
+    audit = (args.audit_log or default_path()).expanduser().absolute()
+    AuditLog.open(audit).close()  # fail now, not on the agent's first call
+    (workdir / "kube-cache").mkdir(mode=0o700, exist_ok=True)
+    session = Session(
+        id=uuid.uuid4().hex[:12],
+        dir=str(workdir),
+        context=context,
+        kubeconfig=str(pinned),
+        kubectl=kubectl,
+        kubetail=session_dir.find_real("kubetail", env.get("PATH", "")),
+        namespaces=tuple(args.namespaces),
+        output=args.output,
+        audit_log=str(audit),
+        launcher_pid=os.getpid(),
+        notice=args.notice,
+        redact=args.redact,
+        stream_seconds=args.stream_seconds,
+        request_timeout=args.request_timeout,
+        kube_cache_dir=str(workdir / "kube-cache"),
+        env={name: env.get(name) for name in PINNED_ENV},
+    )
+    session_dir.install(session)
+    return session
+
+
+def _resolve_cmd(cmd: list[str], env: dict[str, str]) -> str:
+    found = shutil.which(cmd[0], path=env["PATH"])
+    if found is None:
+        raise CommandNotFound(f"command not found: {cmd[0]} (is it installed and on PATH?)")
+    return found
+
+
+def run(argv: list[str]) -> int:
+    """Run kro-run; returns the exit code (or execs CMD and never returns)."""
+    args = build_parser().parse_args(argv)
+    cmd = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
+    if args.demo and args.kubeconfig:
+        raise UsageError("--demo brings its own kubeconfig; drop --kubeconfig")
+    root = session_dir.sessions_root()
+    session_dir.reclaim(root)
+    with ExitStack() as stack:
+        workdir = session_dir.new_session_dir(root)
+        stack.callback(shutil.rmtree, workdir, True)
+        demo_config = _start_demo(stack, workdir) if args.demo else None
+        if args.demo and args.context is None:
+            args.context = "kro-demo"
+        env = dict(os.environ)
+        session = make_session(args, env, workdir, demo_config)
+        child_env = agent_env(env, session)
+        if not cmd:
+            from kro.sandbox.tour import run_tour
+
+            code = run_tour(session, child_env)
+            if not sys.stdin.isatty():
+                return code
+            cmd = [os.environ.get("SHELL") or "/bin/sh"]
+            sys.stderr.write(f"kro: starting {cmd[0]} in the session; exit it to end the session\n")
+        program = _resolve_cmd(cmd, child_env)
+        if not args.demo:
+            stack.pop_all()  # the session dir outlives us; the next kro-run reclaims it
+            os.execve(program, cmd, child_env)
+        try:
+            return subprocess.call(cmd, executable=program, env=child_env)
+        except KeyboardInterrupt:
+            return 130
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of `kro-run`."""
+    try:
+        return run(sys.argv[1:] if argv is None else argv)
+    except KroError as exc:
+        sys.stderr.write(f"kro-run: {exc}\n")
+        return exc.exit_code
+    except PermissionError as exc:
+        sys.stderr.write(f"kro-run: {exc}\n")
+        return ConfigError.exit_code
+    except KeyboardInterrupt:
+        return 130

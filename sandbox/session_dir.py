@@ -1,0 +1,121 @@
+"""Session directories: create one (0700) with its shims and session.json; reclaim dead ones."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import orjson
+
+import kro
+from kro.shims.session import SESSION_FILE, Session
+
+SHIM_MARKER = "kro.shims.shim"
+SHIM_TEMPLATE = """#!{python} -I -S
+# kro {tool} shim: every call is decided by the read-only policy, pinned and audited.
+import sys
+sys.path[:0] = {paths!r}
+from kro.shims.shim import main
+raise SystemExit(main({tool!r}, __file__, sys.argv[1:]))
+"""
+_SH_TEMPLATE = """#!/bin/sh
+# kro {tool} shim: every call is decided by the read-only policy, pinned and audited.
+exec '{python}' -I -S -c 'import sys; sys.path[:0] = {paths!r}
+from kro.shims.shim import main
+raise SystemExit(main({tool!r}, sys.argv[1], sys.argv[2:]))' "$0" "$@"
+"""
+_MAX_SHEBANG = 200
+
+
+def sessions_root() -> Path:
+    """Where session dirs live: $XDG_RUNTIME_DIR/kro, else a per-user dir in the temp dir."""
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    root = Path(runtime) / "kro" if runtime else Path(tempfile.gettempdir()) / f"kro-{os.getuid()}"
+    root.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if root.stat().st_uid != os.getuid():
+        raise PermissionError(f"{root} belongs to another user")
+    return root
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def reclaim(root: Path) -> list[Path]:
+    """Remove session dirs whose launcher is gone; returns what was removed."""
+    removed = []
+    for entry in root.glob("session-*"):
+        try:
+            pid = int(orjson.loads((entry / SESSION_FILE).read_bytes()).get("launcher_pid", 0))
+        except (OSError, ValueError):
+            pid = 0
+        if pid and _alive(pid):
+            continue
+        shutil.rmtree(entry, ignore_errors=True)
+        removed.append(entry)
+    return removed
+
+
+def import_paths() -> list[str]:
+    """sys.path entries the shim needs without site: kro itself and orjson."""
+    paths: list[str] = []
+    for module_file in (kro.__file__, orjson.__file__):
+        assert module_file
+        parent = str(Path(module_file).parent.parent)
+        if parent not in paths:
+            paths.append(parent)
+    return paths
+
+
+def shim_script(tool: str) -> str:
+    """The text of one shim: a direct shebang to this Python, or a sh wrapper when the path is long."""
+    python = sys.executable
+    template = SHIM_TEMPLATE if len(python) < _MAX_SHEBANG and " " not in python else _SH_TEMPLATE
+    return template.format(python=python, paths=import_paths(), tool=tool)
+
+
+def new_session_dir(root: Path) -> Path:
+    """A fresh 0700 session directory with an empty bin/."""
+    path = Path(tempfile.mkdtemp(prefix="session-", dir=root))
+    (path / "bin").mkdir(mode=0o700)
+    return path
+
+
+def install(session: Session) -> None:
+    """Write session.json and the kubectl/kubetail shims into the session dir."""
+    path = Path(session.dir)
+    (path / SESSION_FILE).write_bytes(session.to_json())
+    os.chmod(path / SESSION_FILE, 0o600)
+    for tool in ("kubectl", "kubetail"):
+        target = path / "bin" / tool
+        target.write_text(shim_script(tool))
+        os.chmod(target, 0o700)
+
+
+def is_shim(path: str) -> bool:
+    """Whether the executable at `path` is a kro shim (never record a shim as the real tool)."""
+    try:
+        with open(path, "rb") as handle:
+            return SHIM_MARKER.encode() in handle.read(512)
+    except OSError:
+        return False
+
+
+def find_real(tool: str, path_var: str) -> str | None:
+    """The first `tool` on PATH that is not a kro shim."""
+    for directory in path_var.split(os.pathsep):
+        if not directory:
+            continue
+        candidate = shutil.which(tool, path=directory)
+        if candidate and not is_shim(candidate):
+            return candidate
+    return None

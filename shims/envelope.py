@@ -1,0 +1,66 @@
+"""The response envelope (schema "1"): pure constructors and the error classifier, no I/O."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+SCHEMA_VERSION = "1"
+_INFRA = re.compile(
+    r"(?i)connection refused|unable to connect|dial tcp|no such host|i/o timeout|timed? ?out|"
+    r"deadline exceeded|tls|x509|certificate|unauthorized|provide credentials|must be logged in|"
+    r"\beof\b|connection reset|server is currently unable|serviceunavailable|internal ?error|"
+    r"getting credentials|exec plugin|no route to host|network is unreachable|handshake"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Output:
+    """What kro captured from one tool run, after redaction and bounding."""
+
+    content: str
+    render: str
+    notes: tuple[str, ...] = ()
+
+
+def classify(stderr: str) -> str:
+    """'infra' when kubectl could not reach, authenticate or finish; else 'user' (a wrong request)."""
+    if re.search(r"\((NotFound|Forbidden|BadRequest|Invalid|Conflict|MethodNotAllowed)\)", stderr):
+        return "user"
+    return "infra" if _INFRA.search(stderr) else "user"
+
+
+def _common(context: str, notice: str | None) -> dict[str, object]:
+    out: dict[str, object] = {"kube_context": context}
+    if notice:
+        out["notice"] = notice
+    return out
+
+
+def ok(output: Output, context: str, notice: str | None) -> dict[str, object]:
+    """A success envelope; agent_context only when kro has something to say about the content."""
+    env: dict[str, object] = {
+        "kro": SCHEMA_VERSION,
+        "status": "ok",
+        "render": output.render,
+        "content": output.content,
+    }
+    if output.notes:
+        env["agent_context"] = " ".join(output.notes)
+    env.update(_common(context, notice))
+    return env
+
+
+def error(kind: str, message: str, context: str, notice: str | None, rule: str | None = None) -> dict[str, object]:
+    """An error envelope: kind policy (with rule), user or infra."""
+    env: dict[str, object] = {"kro": SCHEMA_VERSION, "status": "error", "kind": kind, "message": message}
+    if kind == "policy":
+        env["rule"] = rule or "unknown"
+    env.update(_common(context, notice))
+    return env
+
+
+def join_notice(*parts: str | None) -> str | None:
+    """The operator's banner and kro's own notice, in one string (None when both are empty)."""
+    text = " ".join(p for p in parts if p)
+    return text or None

@@ -1,0 +1,188 @@
+"""Envelope mode: run the tool, redact and bound its output, cache bulk data, print one envelope."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import IO
+
+import orjson
+
+from kro.shims import envelope, executor
+from kro.shims.audit import AuditLog
+from kro.shims.cache import cache_root, new_file, prune
+from kro.shims.model import Decision, Invocation
+from kro.shims.redact import Redactor, redact_text
+from kro.shims.session import Session
+
+MAX_LINES = 200
+MAX_BYTES = 16 * 1024
+_MESSAGE_CAP = 4000
+
+
+def _clean(text: str) -> str:
+    """Lone surrogates (undecodable bytes) shown as \\xNN so the JSON stays valid and lossless to read."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+class Collector:
+    """Splits output into lines, redacts them, keeps a bounded preview and spills the rest to a file."""
+
+    def __init__(self, path_factory: Path | None, stream_lines: int | None) -> None:
+        self.redactor = Redactor()
+        self.preview: list[str] = []
+        self.preview_bytes = 0
+        self.truncated = False
+        self.lines = 0
+        self.bytes = 0
+        self.path = path_factory
+        self.file: IO[bytes] | None = None
+        self.partial = b""
+        self.final_newline = True
+        self.stream_lines = stream_lines
+
+    def feed(self, chunk: bytes) -> bool:
+        """Take a chunk of stdout; False once a stream has given enough lines."""
+        self.bytes += len(chunk)
+        pieces = (self.partial + chunk).split(b"\n")
+        self.partial = pieces.pop()
+        for raw in pieces:
+            self._line(raw)
+        return self.stream_lines is None or self.lines < self.stream_lines
+
+    def _line(self, raw: bytes) -> None:
+        for text in self.redactor.feed(raw.decode("utf-8", "surrogateescape")):
+            self._emit(text)
+
+    def _emit(self, text: str) -> None:
+        self.lines += 1
+        data = text.encode("utf-8", "surrogateescape") + b"\n"
+        if self.file is None and not self.truncated:
+            if len(self.preview) < MAX_LINES and self.preview_bytes + len(data) <= MAX_BYTES:
+                self.preview.append(text)
+                self.preview_bytes += len(data)
+                return
+            self.truncated = True
+            held = list(self.preview)
+            if not self.preview:
+                self.preview.append(text[: MAX_BYTES // 4])
+            if self.path is not None:
+                self.file = open(self.path, "xb")  # noqa: SIM115 - closed in finish()
+                self.file.writelines(h.encode("utf-8", "surrogateescape") + b"\n" for h in held)
+        if self.file is not None:
+            self.file.write(data)
+
+    def finish(self) -> None:
+        """Flush the last partial line and anything the redactor still holds."""
+        if self.partial:
+            self.final_newline = False
+            self._line(self.partial)
+            self.partial = b""
+        for text in self.redactor.flush():
+            self._emit(text)
+        if self.file is not None:
+            self.file.close()
+
+    def content(self) -> str:
+        """The preview as one string."""
+        text = "\n".join(self.preview)
+        if self.preview and (self.truncated or self.final_newline):
+            text += "\n"
+        return _clean(text)
+
+
+def _output_kind(inv: Invocation) -> str:
+    return (inv.last("output") or "").strip().lower()
+
+
+def is_stream(inv: Invocation) -> bool:
+    """Whether the call streams until stopped (watch or follow)."""
+    if inv.tool == "kubetail":
+        return inv.is_true("follow")
+    if inv.path in (("get",), ("events",)):
+        return inv.is_true("watch") or inv.is_true("watch-only")
+    return inv.path == ("logs",) and inv.is_true("follow")
+
+
+def _notes(collector: Collector, inv: Invocation, stderr: str) -> list[str]:
+    notes = []
+    if collector.truncated:
+        where = f"the whole output ({collector.lines} lines, {collector.bytes} bytes) is in {collector.path}"
+        notes.append(f"content holds the first {len(collector.preview)} of {collector.lines} lines; {where}.")
+        if _output_kind(inv).startswith("json") and collector.path is not None:
+            notes.append(f"Query it with jq, e.g. jq -r '.items[].metadata.name' {collector.path}")
+        elif collector.path is not None:
+            notes.append(f"Search it with grep or page it with sed -n '200,400p' {collector.path}")
+    if collector.redactor.count:
+        notes.append(f"{collector.redactor.count} secret-shaped value(s) were replaced with [REDACTED].")
+    if stderr.strip():
+        notes.append(f"kubectl also said: {stderr.strip()[:500]}")
+    return notes
+
+
+def emit(env: dict[str, object]) -> None:
+    """Write exactly one envelope object to stdout."""
+    sys.stdout.buffer.write(orjson.dumps(env) + b"\n")
+    sys.stdout.buffer.flush()
+
+
+def print_policy_error(session: Session, decision: Decision) -> None:
+    """A blocked call's envelope."""
+    emit(envelope.error("policy", decision.reason, session.context, session.notice, decision.rule))
+
+
+def run_enveloped(
+    session: Session,
+    inv: Invocation,
+    decision: Decision,
+    path: str,
+    pinned: list[str],
+    env: dict[str, str],
+    audit: AuditLog,
+    record: dict[str, object],
+    started: float,
+) -> int:
+    """Run an allowed call, print its envelope, then audit it with kubectl's exit code."""
+    stream = is_stream(inv)
+    verb = inv.verb or inv.tool
+    ext = "json" if _output_kind(inv).startswith("json") else "txt"
+    root = Path(session.cache_dir) if session.cache_dir else cache_root()
+    spill = new_file(root, session.context, verb, ext)
+    collector = Collector(spill, MAX_LINES if stream else None)
+    seconds = session.stream_seconds if stream else session.request_timeout
+    result = executor.run_captured(path, pinned, env, collector.feed, seconds=seconds, stream=stream)
+    collector.finish()
+    stderr_text, _ = _redacted(result.stderr)
+    notice = session.notice
+    if result.timed_out:
+        out = envelope.error(
+            "infra",
+            f"{inv.tool} did not finish within {seconds:g} s and was stopped; the cluster may be slow "
+            "or unreachable (retry, or narrow the request with -n, -l or --limit)",
+            session.context,
+            notice,
+        )
+    elif result.exit_code != 0 and not result.stopped:
+        message = stderr_text.strip()[:_MESSAGE_CAP] or f"{inv.tool} exited with code {result.exit_code}"
+        out = envelope.error(envelope.classify(message), message, session.context, notice)
+    else:
+        if result.stopped:
+            notice = envelope.join_notice(
+                notice,
+                f"The stream was stopped after {session.stream_seconds:g} s or {MAX_LINES} lines; to read "
+                "more, rerun without -w/-f, or with --since/--tail to choose the window.",
+            )
+        machine = _output_kind(inv) not in ("", "wide")
+        render = "agent" if collector.truncated or machine else "verbatim"
+        notes = tuple(_notes(collector, inv, stderr_text if result.exit_code == 0 else ""))
+        out = envelope.ok(envelope.Output(collector.content(), render, notes), session.context, notice)
+    emit(out)
+    audit.write(**record, decision=decision, exit_code=result.exit_code, started=started)  # type: ignore[arg-type]
+    if collector.truncated:
+        prune(root)
+    return 0
+
+
+def _redacted(data: bytes) -> tuple[str, int]:
+    text, count = redact_text(data.decode("utf-8", "surrogateescape"))
+    return _clean(text), count

@@ -1,0 +1,155 @@
+"""Replace secret-shaped values with [REDACTED], line by line, counting what was replaced."""
+
+from __future__ import annotations
+
+import re
+
+MARK = "[REDACTED]"
+_SENSITIVE = r"(?:passw(?:or)?d|secret|token|api[-_]?key|apikey|private[-_]?key|credential|access[-_]?key)"
+# Keys that name or point at a secret rather than hold one.
+_POINTER = re.compile(r"(?i)(?:name|names|ref|refs|path|file|seconds|type|ttl|expiration|mount|source|items)$")
+_HARMLESS_VALUE = re.compile(r"""(?i)\s*(?:true|false|null|~|""|''|\{\}|\[\]|<none>|<unset>)?\s*,?\s*$""")
+
+_PRECHECK = re.compile(
+    r"(?i)bearer|eyJ|AKIA|ASIA|PRIVATE KEY|" + _SENSITIVE + r"|\bdata\b|stringData"
+)
+_BEARER = re.compile(r"(?i)\b(bearer\s+)([A-Za-z0-9._~+/=-]{8,})")
+_JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*")
+_AWS = re.compile(r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b")
+_PEM_INLINE = re.compile(r"-----BEGIN ([A-Z ]*)PRIVATE KEY-----.*?-----END \1PRIVATE KEY-----")
+_PEM_BEGIN = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")
+_PEM_END = re.compile(r"-----END [A-Z ]*PRIVATE KEY-----")
+# key: value, "key": "value", key=value, KEY:  value (describe), with a sensitive key.
+_PAIR = re.compile(
+    r"""(?P<pre>(?P<q>["']?)(?P<key>[A-Za-z0-9_.\-]*""" + _SENSITIVE + r"""[A-Za-z0-9_.\-]*)(?P=q)\s*(?::|=)\s*)"""
+    r"""(?P<val>"(?:[^"\\]|\\.)*"|'[^']*'|[^\s,;&]+)""",
+    re.IGNORECASE,
+)
+# An env entry's name line (YAML `- name: X` / JSON `"name": "X",`) whose value follows on the next line.
+_ENV_NAME = re.compile(r"""^\s*-?\s*"?name"?\s*:\s*"?(?P<name>[^",\s]+)"?,?\s*$""")
+_ENV_VALUE = re.compile(r"""^(?P<pre>\s*"?value"?\s*:\s*)(?P<val>.+?)(?P<comma>,?)\s*$""")
+_SENSITIVE_NAME = re.compile(_SENSITIVE, re.IGNORECASE)
+_DATA_KEY = re.compile(r"""^(?P<indent>\s*)"?(?:data|stringData)"?\s*:\s*\{?\s*$""")
+_KIND = re.compile(r"""^\s*"?kind"?\s*:\s*"?(?P<kind>[A-Za-z]+)"?,?\s*$""")
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip(" "))
+
+
+class Redactor:
+    """A streaming redactor: feed lines (without newline), get lines back, possibly later."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._in_pem = False
+        self._env_armed = False
+        self._data: list[str] | None = None
+        self._data_indent = 0
+        self._data_closed = False
+
+    def _sub(self, pattern: re.Pattern[str], repl: str, line: str) -> str:
+        line, n = pattern.subn(repl, line)
+        self.count += n
+        return line
+
+    def _pair(self, match: re.Match[str]) -> str:
+        key, value = match.group("key"), match.group("val")
+        if _POINTER.search(key) or _HARMLESS_VALUE.fullmatch(value) or MARK in value:
+            return match.group(0)
+        self.count += 1
+        quote = value[0] if value[0] in "\"'" else ""
+        return f"{match.group('pre')}{quote}{MARK}{quote}"
+
+    def line(self, text: str) -> str:
+        """Redact one line on its own (plus the PEM and env state carried between lines)."""
+        if self._in_pem:
+            if _PEM_END.search(text):
+                self._in_pem = False
+                return text
+            self.count += 1
+            return MARK
+        if self._env_armed:
+            self._env_armed = False
+            value = _ENV_VALUE.match(text)
+            if value and not _HARMLESS_VALUE.fullmatch(value.group("val")) and MARK not in value.group("val"):
+                self.count += 1
+                val = value.group("val")
+                quote = val[0] if val[0] in "\"'" else ""
+                return f"{value.group('pre')}{quote}{MARK}{quote}{value.group('comma')}"
+        if not _PRECHECK.search(text):
+            return text
+        env = _ENV_NAME.match(text)
+        if env and _SENSITIVE_NAME.search(env.group("name")):
+            self._env_armed = True
+            return text
+        text = self._sub(_PEM_INLINE, MARK, text)
+        if _PEM_BEGIN.search(text):
+            self._in_pem = True
+            return text
+        text = self._sub(_BEARER, r"\1" + MARK, text)
+        text = self._sub(_JWT, MARK, text)
+        text = self._sub(_AWS, MARK, text)
+        return _PAIR.sub(self._pair, text)
+
+    def feed(self, text: str) -> list[str]:
+        """Redact one line; data/stringData blocks are held until the object's kind is known."""
+        if self._data is not None:
+            return self._feed_data(text)
+        start = _DATA_KEY.match(text)
+        if start:
+            self._data = [text]
+            self._data_indent = len(start.group("indent"))
+            self._data_closed = False
+            return []
+        return [self.line(text)]
+
+    def _feed_data(self, text: str) -> list[str]:
+        assert self._data is not None
+        indent = _indent(text)
+        if not self._data_closed:
+            if indent > self._data_indent or not text.strip():
+                self._data.append(text)
+                return []
+            self._data_closed = True
+            if text.strip() in ("}", "},"):
+                self._data.append(text)
+                return []
+        if indent == self._data_indent:
+            kind = _KIND.match(text)
+            if kind:
+                return self._release(secret=kind.group("kind") == "Secret") + [self.line(text)]
+            if len(self._data) < 10_000:
+                self._data.append(text)
+                return []
+        return self._release(secret=False) + self.feed(text)
+
+    def _release(self, *, secret: bool) -> list[str]:
+        held, self._data = self._data or [], None
+        if not secret:
+            return [self.line(t) for t in held]
+        out = [held[0]]
+        for text in held[1:]:
+            if _indent(text) > self._data_indent and ":" in text:
+                key, _, _ = text.partition(":")
+                comma = "," if text.rstrip().endswith(",") else ""
+                quote = '"' if key.strip().startswith('"') else ""
+                out.append(f"{key}: {quote}{MARK}{quote}{comma}")
+                self.count += 1
+            else:
+                out.append(self.line(text))
+        return out
+
+    def flush(self) -> list[str]:
+        """Lines still held at the end of the output."""
+        return self._release(secret=False) if self._data is not None else []
+
+
+def redact_text(text: str) -> tuple[str, int]:
+    """Redact a whole text at once; returns it and the number of values replaced."""
+    redactor = Redactor()
+    out: list[str] = []
+    for line in text.split("\n"):
+        out.extend(redactor.feed(line))
+    out.extend(redactor.flush())
+    return "\n".join(out), redactor.count
