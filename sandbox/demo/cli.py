@@ -1,0 +1,74 @@
+"""`kro demo`: serve the bundled demo cluster until interrupted."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import tempfile
+import threading
+from pathlib import Path
+from types import FrameType
+
+from kro.sandbox.demo.server import CONTEXT, OTHER_CONTEXT, DemoCluster
+
+DESCRIPTION = f"""\
+Serve the bundled demo cluster: a read-only Kubernetes API on 127.0.0.1 that the real kubectl
+talks to. It holds namespaces demo and kube-system (Deployment web with a crash-looping pod,
+Service, ConfigMap app-config, Secret db-creds, Events, nodes, ...), all fake data. Every request
+is logged; anything but GET/HEAD (except self-subject reviews) is answered 405.
+
+The kubeconfig has contexts {CONTEXT} (current) and {OTHER_CONTEXT}, both pointing here."""
+
+EXAMPLES = """\
+examples:
+  kro demo --write-kubeconfig /tmp/demo.kubeconfig
+  KUBECONFIG=/tmp/demo.kubeconfig kubectl get pods
+  kro demo --port 8080 --token s3cret --request-log /tmp/demo-requests.jsonl
+  kro demo --pods 5000          # scale Deployment web for benchmarks"""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kro demo", description=DESCRIPTION, epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--port", type=int, default=0, metavar="N",
+                        help="port on 127.0.0.1 to listen on (default: 0, any free port)")
+    parser.add_argument("--write-kubeconfig", type=Path, metavar="PATH",
+                        help="where to write the kubeconfig (default: a temporary file removed on exit)")
+    parser.add_argument("--request-log", type=Path, metavar="PATH",
+                        help="append one JSON line per request (method, path, query, status)")
+    parser.add_argument("--token", metavar="T",
+                        help="require this bearer token (401 without it); the kubeconfig carries it")
+    parser.add_argument("--pods", type=int, metavar="N",
+                        help="scale Deployment web so the cluster holds N pods (for benchmarks)")
+    return parser
+
+
+def main(argv: list[str]) -> int:
+    """Entry point of `kro demo`."""
+    args = _parser().parse_args(argv)
+    if args.pods is not None and args.pods < 0:
+        _parser().error("--pods must be >= 0")
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with tempfile.TemporaryDirectory(prefix="kro-demo-") as tmp, DemoCluster(
+            port=args.port, token=args.token, pods=args.pods, request_log=args.request_log
+        ) as demo:
+            kubeconfig = demo.write_kubeconfig(args.write_kubeconfig or Path(tmp) / "kubeconfig")
+            print(f"kro demo: serving {demo.url} (kubeconfig: {kubeconfig}, context {CONTEXT})", flush=True)
+            while not stop.wait(0.5):
+                pass
+    except OSError as exc:
+        print(f"kro demo: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 0

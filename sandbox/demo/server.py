@@ -1,0 +1,245 @@
+"""DemoCluster: the read-only API served over plain HTTP/1.1 on a background thread, with a request log."""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import threading
+import time
+import traceback
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any
+from urllib.parse import parse_qsl, urlsplit
+
+import orjson
+import yaml
+
+from kro.sandbox.demo.api import Api
+from kro.sandbox.demo.fixture import DEMO_NAMESPACE, build_store
+from kro.sandbox.demo.messages import Request, Response
+from kro.sandbox.demo.status import ApiError
+
+CONTEXT = "kro-demo"
+OTHER_CONTEXT = "kro-demo-other"
+_MAX_BODY = 1 << 20
+
+
+class RequestLog:
+    """Request records kept in memory and, when a path is given, appended as JSON Lines."""
+
+    def __init__(self, path: Path | None) -> None:
+        self._lock = threading.Lock()
+        self._records: list[dict[str, Any]] = []
+        self._file: IO[bytes] | None = open(path, "ab") if path else None  # noqa: SIM115
+
+    def add(self, method: str, path: str, query: str, status: int) -> None:
+        """Record one answered request."""
+        ts = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        record = {"ts": ts, "method": method, "path": path, "query": query, "status": status}
+        line = orjson.dumps(record) + b"\n"
+        with self._lock:
+            self._records.append(record)
+            if self._file is not None:
+                self._file.write(line)
+                self._file.flush()
+
+    def records(self) -> list[dict[str, Any]]:
+        """A copy of the records so far."""
+        with self._lock:
+            return [dict(r) for r in self._records]
+
+    def close(self) -> None:
+        """Close the JSON Lines file."""
+        with self._lock:
+            if self._file is not None:
+                self._file.close()
+                self._file = None
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], api: Api, log: RequestLog) -> None:
+        self.api = api
+        self.log = log
+        self.connections: set[socket.socket] = set()
+        self.connections_lock = threading.Lock()
+        super().__init__(address, _Handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self.connections_lock:
+            self.connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self.connections_lock:
+            self.connections.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        """Unblock handler threads still waiting on keep-alive connections."""
+        with self.connections_lock:
+            for conn in list(self.connections):
+                try:
+                    conn.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "kro-demo"
+    sys_version = ""
+    timeout = 120
+    server: _Server
+
+    def __getattr__(self, name: str) -> Any:
+        # Every method (GET, POST, DELETE, PROPFIND, ...) goes through one path: writes get a 405.
+        if name.startswith("do_"):
+            return self._serve
+        raise AttributeError(name)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        """Silence the default stderr access log; the request log records everything."""
+
+    def _serve(self) -> None:
+        parts = urlsplit(self.path)
+        query = dict(reversed(parse_qsl(parts.query, keep_blank_values=True)))
+        status = 500
+        try:
+            body = self._read_body()
+            req = Request(
+                method=self.command, path=parts.path, query=query,
+                accept=self.headers.get("Accept", ""), authorization=self.headers.get("Authorization", ""),
+                content_type=self.headers.get("Content-Type", ""),
+                accept_encoding=self.headers.get("Accept-Encoding", ""), body=body,
+            )
+            try:
+                resp = self.server.api.handle(req)
+            except ApiError as exc:
+                resp = Response(exc.code, orjson.dumps(exc.status()))
+            except Exception:  # the server must never crash on a request
+                traceback.print_exc(file=sys.stderr)
+                resp = Response(500, orjson.dumps(ApiError(500, "Internal error occurred: demo server failure")
+                                                  .status()))
+            status = resp.status
+            self._send(resp)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+        finally:
+            self.server.log.add(self.command, parts.path, parts.query, status)
+
+    def _read_body(self) -> bytes:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > _MAX_BODY:
+            self.close_connection = True
+            raise ApiError(413, "request entity too large", "RequestEntityTooLarge")
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            self.close_connection = True
+            return b""
+        return self.rfile.read(length) if length else b""
+
+    def _send(self, resp: Response) -> None:
+        self.send_response(resp.status)
+        self.send_header("Content-Type", resp.content_type)
+        self.send_header("Cache-Control", resp.headers.pop("Cache-Control", "no-cache, private"))
+        for key, value in resp.headers.items():
+            self.send_header(key, value)
+        if resp.stream is None:
+            self.send_header("Content-Length", str(len(resp.body)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(resp.body)
+            return
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        if self.command != "HEAD":
+            for chunk in resp.stream:
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                self.wfile.flush()
+        self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
+
+
+class DemoCluster:
+    """The demo cluster on 127.0.0.1; use as a context manager, or start() and stop()."""
+
+    def __init__(
+        self,
+        port: int = 0,
+        token: str | None = None,
+        pods: int | None = None,
+        request_log: Path | str | None = None,
+        *,
+        host: str = "127.0.0.1",
+        watch_seconds: float = 0.0,
+    ) -> None:
+        self.token = token
+        self._store = build_store(time.time(), pods)
+        self._log = RequestLog(Path(request_log) if request_log else None)
+        self._api = Api(self._store, token, watch_seconds)
+        self._httpd = _Server((host, port), self._api, self._log)
+        self.port = self._httpd.server_address[1]
+        self.url = f"http://{host}:{self.port}"
+        self._api.server_address = f"{host}:{self.port}"
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> DemoCluster:
+        """Serve on a daemon thread."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                                            name=f"kro-demo:{self.port}", daemon=True)
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving, drop open connections and close the request log."""
+        if self._thread is not None:
+            self._httpd.shutdown()
+            self._thread.join()
+            self._thread = None
+        self._httpd.close_connections()
+        self._httpd.server_close()
+        self._log.close()
+
+    def __enter__(self) -> DemoCluster:
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+
+    def requests(self) -> list[dict[str, Any]]:
+        """The request log records so far (ts, method, path, query, status)."""
+        return self._log.records()
+
+    def kubeconfig(self) -> dict[str, Any]:
+        """A kubeconfig with contexts kro-demo (current) and kro-demo-other, both to this server."""
+        user: dict[str, Any] = {"token": self.token} if self.token else {}
+        names = (CONTEXT, OTHER_CONTEXT)
+        return {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "preferences": {},
+            "current-context": CONTEXT,
+            "clusters": [{"name": n, "cluster": {"server": self.url}} for n in names],
+            "users": [{"name": n, "user": dict(user)} for n in names],
+            "contexts": [{"name": n, "context": {"cluster": n, "user": n, "namespace": DEMO_NAMESPACE}}
+                         for n in names],
+        }
+
+    def write_kubeconfig(self, path: Path | str) -> Path:
+        """Write the kubeconfig (mode 0600) and return its path."""
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        text = yaml.safe_dump(self.kubeconfig(), sort_keys=False)
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.chmod(target, 0o600)
+        return target
