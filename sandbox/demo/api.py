@@ -17,7 +17,14 @@ from kro.sandbox.demo.messages import TABLE_CONTENT_TYPE, Request, Response, jso
 from kro.sandbox.demo.openapi import OpenAPI
 from kro.sandbox.demo.resources import REGISTRY, Resource, find
 from kro.sandbox.demo.selectors import field_matcher, parse_fields, parse_labels
-from kro.sandbox.demo.status import ApiError, bad_request, method_not_allowed, not_found, page_not_found, unauthorized
+from kro.sandbox.demo.status import (
+    ApiError,
+    bad_request,
+    method_not_allowed,
+    not_found,
+    page_not_found,
+    unauthorized,
+)
 
 SERVER_VERSION = {
     "major": "1", "minor": "32", "gitVersion": "v1.32.4",
@@ -25,7 +32,8 @@ SERVER_VERSION = {
     "buildDate": "2025-04-22T16:03:53Z", "goVersion": "go1.23.6", "compiler": "gc", "platform": "linux/amd64",
 }
 _HEALTH = ("livez", "readyz", "healthz")
-_CHECKS = ("ping", "log", "etcd", "poststarthook/start-apiextensions-informers", "poststarthook/rbac/bootstrap-roles")
+_CHECKS = ("ping", "log", "etcd", "poststarthook/start-apiextensions-informers",
+           "poststarthook/rbac/bootstrap-roles")
 _WRITE_SUBRESOURCES = {"exec", "attach", "portforward", "proxy", "eviction", "binding", "token", "finalize",
                        "approval", "ephemeralcontainers"}
 
@@ -44,12 +52,16 @@ def _strip(obj: Obj) -> Obj:
     return {k: v for k, v in obj.items() if k not in ("kind", "apiVersion")}
 
 
+def _cpu(metrics_: list[Obj], field: str) -> Any:
+    return next((m["resource"][field].get("averageUtilization") for m in metrics_
+                 if m.get("type") == "Resource" and m["resource"]["name"] == "cpu"), None)
+
+
 def _hpa_v1(obj: Obj) -> Obj:
+    """An autoscaling/v2 HPA as autoscaling/v1 shows it."""
     spec, status = obj["spec"], obj.get("status", {})
-    target = next((m["resource"]["target"].get("averageUtilization") for m in spec.get("metrics", [])
-                   if m.get("type") == "Resource" and m["resource"]["name"] == "cpu"), None)
-    current = next((m["resource"]["current"].get("averageUtilization") for m in status.get("currentMetrics", [])
-                    if m.get("type") == "Resource" and m["resource"]["name"] == "cpu"), None)
+    target = _cpu(spec.get("metrics", []), "target")
+    current = _cpu(status.get("currentMetrics", []), "current")
     v1_spec = {k: spec[k] for k in ("scaleTargetRef", "minReplicas", "maxReplicas") if k in spec}
     v1_status = {k: status[k] for k in ("currentReplicas", "desiredReplicas") if k in status}
     if target is not None:
@@ -80,6 +92,9 @@ class Api:
         segs = [s for s in req.path.split("/") if s]
         if segs and segs[0] in _HEALTH:
             return self._health(segs, req)
+        # Like RBAC's system:public-info-viewer, /version is readable without credentials.
+        if segs == ["version"] and req.method in ("GET", "HEAD"):
+            return json_response(SERVER_VERSION)
         if self.token is not None:
             scheme, _, given = req.authorization.partition(" ")
             if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip(), self.token):
@@ -93,8 +108,6 @@ class Api:
             paths = sorted({"/api", "/api/v1", "/apis", "/healthz", "/livez", "/readyz", "/version",
                             "/openapi/v3", *(f"/apis/{r.group_version}" for r in _groups())})
             return json_response({"paths": paths})
-        if segs == ["version"]:
-            return json_response(SERVER_VERSION)
         if segs[0] == "api":
             return self._api(segs[1:], req)
         if segs[0] == "apis":
@@ -153,11 +166,13 @@ class Api:
         res = find(group, version, segs[0])
         if res is None or len(segs) > 3:
             raise page_not_found()
-        if (namespace is None and res.namespaced and len(segs) > 1) or (namespace is not None and not res.namespaced):
+        if namespace is not None and not res.namespaced:
+            raise page_not_found()
+        if namespace is None and res.namespaced and len(segs) > 1:
             raise page_not_found()
         name = segs[1] if len(segs) > 1 else None
         sub = segs[2] if len(segs) > 2 else None
-        if name is None and "list" not in res.verbs or name is not None and "get" not in res.verbs:
+        if ("list" if name is None else "get") not in res.verbs:
             raise method_not_allowed()
         if group == "metrics.k8s.io":
             return self._metrics(res, namespace, name, req)
@@ -183,7 +198,8 @@ class Api:
         if table_version is None:
             return json_response(obj)
         meta = {"resourceVersion": obj["metadata"].get("resourceVersion", "")}
-        return json_response(self._table(res, [obj], meta, req, table_version), content_type=TABLE_CONTENT_TYPE)
+        table = self._table(res, [obj], meta, req, table_version)
+        return json_response(table, content_type=TABLE_CONTENT_TYPE)
 
     def _table(self, res: Resource, items: list[Obj], meta: Obj, req: Request, version: str) -> Obj:
         include = req.param("includeObject", "Metadata")
@@ -221,7 +237,8 @@ class Api:
             meta["remainingItemCount"] = len(items) - start - limit
         table_version = wants_table(req.accept)
         if table_version is not None:
-            return json_response(self._table(res, page, meta, req, table_version), content_type=TABLE_CONTENT_TYPE)
+            table = self._table(res, page, meta, req, table_version)
+            return json_response(table, content_type=TABLE_CONTENT_TYPE)
         body = {"kind": f"{res.kind}List", "apiVersion": res.group_version, "metadata": meta,
                 "items": [_strip(o) for o in page]}
         return json_response(body)
@@ -288,7 +305,8 @@ def _scale(obj: Obj) -> Obj:
     replicas = obj["spec"].get("replicas", 1)
     selector = tables.selector_string(obj["spec"].get("selector"))
     return {"kind": "Scale", "apiVersion": "autoscaling/v1",
-            "metadata": {k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")},
+            "metadata": {k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion",
+                                              "creationTimestamp")},
             "spec": {"replicas": replicas},
             "status": {"replicas": obj.get("status", {}).get("replicas", 0), "selector": selector}}
 
@@ -314,4 +332,5 @@ def _decode_continue(token: str) -> int:
         data: Any = orjson.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
         return max(0, int(data["start"]))
     except (ValueError, KeyError, TypeError, orjson.JSONDecodeError):
-        raise ApiError(400, "continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)") from None
+        raise ApiError(400, "continue key is not valid: incorrect encoded start resourceVersion "
+                            "(version meta.k8s.io/v1)") from None

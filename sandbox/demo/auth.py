@@ -10,7 +10,7 @@ from kro.sandbox.demo.messages import Request, Response, json_response
 from kro.sandbox.demo.status import bad_request
 
 USERNAME = "kro-demo-viewer"
-USER_UID = "6b1f3c2e-kro0-demo-view-000000000001"
+USER_UID = "6b1f3c2e-4d5a-4b6c-9d7e-000000000001"
 GROUPS = ["kro:demo-viewers", "system:authenticated"]
 READ_VERBS = frozenset({"get", "list", "watch"})
 NON_RESOURCE_URLS = ["/.well-known", "/.well-known/*", "/api", "/api/*", "/apis", "/apis/*", "/healthz",
@@ -118,6 +118,7 @@ def review(plural: str, req: Request) -> Response:
     """Answer a POSTed self-subject review."""
     spec = _spec(req, plural)
     meta = {"creationTimestamp": None}
+    status: dict[str, Any]
     if plural == "selfsubjectreviews":
         status = {"userInfo": {"username": USERNAME, "uid": USER_UID, "groups": GROUPS}}
         return json_response({"kind": "SelfSubjectReview", "apiVersion": "authentication.k8s.io/v1",
@@ -126,7 +127,8 @@ def review(plural: str, req: Request) -> Response:
         rules = [
             {"verbs": ["create"], "apiGroups": ["authorization.k8s.io"],
              "resources": ["selfsubjectaccessreviews", "selfsubjectrulesreviews"]},
-            {"verbs": ["create"], "apiGroups": ["authentication.k8s.io"], "resources": ["selfsubjectreviews"]},
+            {"verbs": ["create"], "apiGroups": ["authentication.k8s.io"],
+             "resources": ["selfsubjectreviews"]},
             {"verbs": sorted(READ_VERBS), "apiGroups": ["*"], "resources": ["*"]},
         ]
         status = {"resourceRules": rules,

@@ -1,4 +1,4 @@
-"""The demo cluster's objects: the bundled YAML fixture, filled in like a real API server would, and scaled."""
+"""The demo cluster's objects: the bundled YAML fixture, completed as an API server would, and scaled."""
 
 from __future__ import annotations
 
@@ -166,7 +166,8 @@ def _node(entry: Obj, clock: Clock) -> Obj:
             "kubeletVersion": "v1.32.4", "kubeProxyVersion": "v1.32.4", "operatingSystem": "linux",
             "architecture": "amd64"}
     status = {"capacity": capacity, "allocatable": allocatable, "conditions": conditions,
-              "addresses": [{"type": "InternalIP", "address": entry["ip"]}, {"type": "Hostname", "address": name}],
+              "addresses": [{"type": "InternalIP", "address": entry["ip"]},
+                            {"type": "Hostname", "address": name}],
               "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}}, "nodeInfo": info}
     meta = _meta("Node", name, "", created, labels=labels, annotations=annotations)
     return {"kind": "Node", "apiVersion": "v1", "metadata": meta, "spec": spec, "status": status}
@@ -182,7 +183,8 @@ def _object(raw: Obj, store: Store, clock: Clock) -> Obj:
     created = clock.at(meta.pop("created", "@-30d"))
     fixed = _meta(obj["kind"], meta.pop("name"), ns, created)
     obj["metadata"] = {**fixed, **{k: v for k, v in meta.items() if k != "namespace"}}
-    obj = _resolve_times(obj, clock)
+    resolved: Obj = _resolve_times(obj, clock)
+    obj = resolved
     if owner:
         kind, name = owner.split("/", 1)
         obj["metadata"]["ownerReferences"] = [owner_ref(store.get_kind(kind, ns, name, "apps"))]
@@ -267,7 +269,8 @@ def _scale_web(store: Store, total: int) -> None:
         ip = f"10.{245 + index // 65000}.{(index // 250) % 256}.{index % 250 + 2}"
         store.add(clone_pod(base, name, ip, uid_for("Pod", DEMO_NAMESPACE, name)))
         extra -= 1
-    replicas = sum(1 for p in store.list(("", "pods"), DEMO_NAMESPACE) if p["metadata"]["name"].startswith(prefix))
+    replicas = sum(1 for p in store.list(("", "pods"), DEMO_NAMESPACE)
+                   if p["metadata"]["name"].startswith(prefix))
     for key, name in ((("apps", "deployments"), "web"), (("apps", "replicasets"), prefix)):
         obj = store.get(key, DEMO_NAMESPACE, name)
         assert obj is not None

@@ -54,7 +54,8 @@ def node_metrics(store: Store, node: Obj, now: float) -> Obj:
                 milli, kib = milli + m, kib + k
     return {
         "kind": "NodeMetrics", "apiVersion": API_VERSION,
-        "metadata": {"name": name, "creationTimestamp": iso(now), "labels": node["metadata"].get("labels", {})},
+        "metadata": {"name": name, "creationTimestamp": iso(now),
+                     "labels": node["metadata"].get("labels", {})},
         "timestamp": iso(now - 9), "window": "20.04s",
         "usage": {"cpu": f"{milli * 1_000_000 + 54321}n", "memory": f"{kib}Ki"},
     }

@@ -83,7 +83,8 @@ def default_spec(spec: Obj, pod_name: str, node: str, static: bool) -> Obj:
     for c in spec["containers"]:
         c.setdefault("resources", {})
         if not static:
-            c.setdefault("volumeMounts", []).append({"name": volume, "readOnly": True, "mountPath": _SA_MOUNT})
+            mount = {"name": volume, "readOnly": True, "mountPath": _SA_MOUNT}
+            c.setdefault("volumeMounts", []).append(mount)
         c.setdefault("terminationMessagePath", "/dev/termination-log")
         c.setdefault("terminationMessagePolicy", "File")
         c.setdefault("imagePullPolicy", "Always" if c["image"].endswith(":latest") else "IfNotPresent")

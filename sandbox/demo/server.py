@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import os
 import socket
+import ssl
 import sys
 import threading
 import time
 import traceback
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib import resources as package_files
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
@@ -64,31 +68,40 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, address: tuple[str, int], api: Api, log: RequestLog) -> None:
+    def __init__(
+        self, address: tuple[str, int], api: Api, log: RequestLog, tls: ssl.SSLContext | None
+    ) -> None:
         self.api = api
         self.log = log
+        self.tls = tls
         self.connections: set[socket.socket] = set()
         self.connections_lock = threading.Lock()
         super().__init__(address, _Handler)
 
-    def process_request(self, request: Any, client_address: Any) -> None:
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        # The TLS handshake runs here, on the connection's own thread, not in the accept loop.
+        conn = request
+        if self.tls is not None:
+            try:
+                conn = self.tls.wrap_socket(request, server_side=True)
+            except (ssl.SSLError, OSError):
+                return
         with self.connections_lock:
-            self.connections.add(request)
-        super().process_request(request, client_address)
-
-    def shutdown_request(self, request: Any) -> None:
-        with self.connections_lock:
-            self.connections.discard(request)
-        super().shutdown_request(request)
+            self.connections.add(conn)
+        try:
+            super().finish_request(conn, client_address)
+        finally:
+            with self.connections_lock:
+                self.connections.discard(conn)
+            if conn is not request:
+                conn.close()
 
     def close_connections(self) -> None:
         """Unblock handler threads still waiting on keep-alive connections."""
         with self.connections_lock:
             for conn in list(self.connections):
-                try:
+                with contextlib.suppress(OSError):
                     conn.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -104,7 +117,7 @@ class _Handler(BaseHTTPRequestHandler):
             return self._serve
         raise AttributeError(name)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         """Silence the default stderr access log; the request log records everything."""
 
     def _serve(self) -> None:
@@ -125,8 +138,8 @@ class _Handler(BaseHTTPRequestHandler):
                 resp = Response(exc.code, orjson.dumps(exc.status()))
             except Exception:  # the server must never crash on a request
                 traceback.print_exc(file=sys.stderr)
-                resp = Response(500, orjson.dumps(ApiError(500, "Internal error occurred: demo server failure")
-                                                  .status()))
+                failure = ApiError(500, "Internal error occurred: demo server failure")
+                resp = Response(500, orjson.dumps(failure.status()))
             status = resp.status
             self._send(resp)
         except (BrokenPipeError, ConnectionResetError):
@@ -166,8 +179,27 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.flush()
 
 
+def _tls_context() -> ssl.SSLContext:
+    """Server TLS with the bundled self-signed localhost certificate (a fake, demo-only key)."""
+    data = package_files.files("kro.sandbox.demo").joinpath("data")
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    with (package_files.as_file(data.joinpath("demo-tls.crt")) as cert,
+          package_files.as_file(data.joinpath("demo-tls.key")) as key):
+        ctx.load_cert_chain(cert, key)
+    return ctx
+
+
+def ca_certificate() -> bytes:
+    """The PEM certificate clients trust for a TLS demo cluster."""
+    return package_files.files("kro.sandbox.demo").joinpath("data/demo-tls.crt").read_bytes()
+
+
 class DemoCluster:
-    """The demo cluster on 127.0.0.1; use as a context manager, or start() and stop()."""
+    """The demo cluster on 127.0.0.1; use as a context manager, or start() and stop().
+
+    Plain HTTP unless a token is set: kubectl only sends a kubeconfig's bearer token over TLS,
+    so token mode serves HTTPS with a bundled self-signed localhost certificate.
+    """
 
     def __init__(
         self,
@@ -177,15 +209,17 @@ class DemoCluster:
         request_log: Path | str | None = None,
         *,
         host: str = "127.0.0.1",
+        tls: bool | None = None,
         watch_seconds: float = 0.0,
     ) -> None:
         self.token = token
+        self.tls = token is not None if tls is None else tls
         self._store = build_store(time.time(), pods)
         self._log = RequestLog(Path(request_log) if request_log else None)
         self._api = Api(self._store, token, watch_seconds)
-        self._httpd = _Server((host, port), self._api, self._log)
-        self.port = self._httpd.server_address[1]
-        self.url = f"http://{host}:{self.port}"
+        self._httpd = _Server((host, port), self._api, self._log, _tls_context() if self.tls else None)
+        self.port = int(self._httpd.server_address[1])
+        self.url = f"{'https' if self.tls else 'http'}://{host}:{self.port}"
         self._api.server_address = f"{host}:{self.port}"
         self._thread: threading.Thread | None = None
 
@@ -221,13 +255,16 @@ class DemoCluster:
     def kubeconfig(self) -> dict[str, Any]:
         """A kubeconfig with contexts kro-demo (current) and kro-demo-other, both to this server."""
         user: dict[str, Any] = {"token": self.token} if self.token else {}
+        cluster: dict[str, Any] = {"server": self.url}
+        if self.tls:
+            cluster["certificate-authority-data"] = base64.b64encode(ca_certificate()).decode()
         names = (CONTEXT, OTHER_CONTEXT)
         return {
             "apiVersion": "v1",
             "kind": "Config",
             "preferences": {},
             "current-context": CONTEXT,
-            "clusters": [{"name": n, "cluster": {"server": self.url}} for n in names],
+            "clusters": [{"name": n, "cluster": cluster} for n in names],
             "users": [{"name": n, "user": dict(user)} for n in names],
             "contexts": [{"name": n, "context": {"cluster": n, "user": n, "namespace": DEMO_NAMESPACE}}
                          for n in names],

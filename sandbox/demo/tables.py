@@ -95,7 +95,8 @@ def _pod(o: Obj, now: float) -> list[Cell]:
             ready += 1
     if reason == "Completed" and has_running:
         conds = status.get("conditions", [])
-        reason = "Running" if any(c["type"] == "Ready" and c["status"] == "True" for c in conds) else "NotReady"
+        ready_pod = any(c["type"] == "Ready" and c["status"] == "True" for c in conds)
+        reason = "Running" if ready_pod else "NotReady"
     if o["metadata"].get("deletionTimestamp") and status.get("phase") not in ("Succeeded", "Failed"):
         reason = "Terminating"
     restarts_cell = str(restarts)
@@ -149,7 +150,8 @@ def _service(o: Obj, now: float) -> list[Cell]:
     elif kind == "ExternalName":
         external = spec.get("externalName", "")
     ports = ",".join(
-        (f"{p['port']}:{p['nodePort']}" if p.get("nodePort") else str(p["port"])) + f"/{p.get('protocol', 'TCP')}"
+        (f"{p['port']}:{p['nodePort']}" if p.get("nodePort") else str(p["port"]))
+        + f"/{p.get('protocol', 'TCP')}"
         for p in spec.get("ports", [])
     )
     ips = spec.get("clusterIPs") or []
@@ -184,9 +186,11 @@ def _slice(o: Obj, now: float) -> list[Cell]:
 def _event_v1(o: Obj, now: float) -> list[Cell]:
     core = {"metadata": o["metadata"], "involvedObject": o.get("regarding", {}), "type": o.get("type"),
             "reason": o.get("reason"), "message": o.get("note", ""), "source": o.get("deprecatedSource", {}),
-            "firstTimestamp": o.get("deprecatedFirstTimestamp"), "lastTimestamp": o.get("deprecatedLastTimestamp"),
-            "eventTime": o.get("eventTime"), "count": o.get("deprecatedCount"), "series": o.get("series"),
-            "reportingController": o.get("reportingController"), "reportingInstance": o.get("reportingInstance")}
+            "firstTimestamp": o.get("deprecatedFirstTimestamp"),
+            "lastTimestamp": o.get("deprecatedLastTimestamp"), "eventTime": o.get("eventTime"),
+            "count": o.get("deprecatedCount"), "series": o.get("series"),
+            "reportingController": o.get("reportingController"),
+            "reportingInstance": o.get("reportingInstance")}
     return _event(core, now)
 
 
@@ -197,7 +201,8 @@ def _event(o: Obj, now: float) -> list[Cell]:
     if o.get("series"):
         last, count = o["series"]["lastObservedTime"], o["series"]["count"]
     inv = o.get("involvedObject", {})
-    target = f"{inv.get('kind', '').lower()}/{inv['name']}" if inv.get("name") else inv.get("kind", "").lower()
+    kind = inv.get("kind", "").lower()
+    target = f"{kind}/{inv['name']}" if inv.get("name") else kind
     src = o.get("source", {})
     source = ", ".join(x for x in (src.get("component") or o.get("reportingController") or "",
                                    src.get("host") or o.get("reportingInstance") or "") if x)
@@ -248,8 +253,9 @@ def _job(o: Obj, now: float) -> list[Cell]:
     conds = {c["type"] for c in st.get("conditions", []) if c["status"] == "True"}
     status = next((s for s in ("Complete", "Failed") if s in conds), "")
     if not status:
+        pending = ("Suspended", "FailureTarget", "SuccessCriteriaMet")
         status = ("Terminating" if o["metadata"].get("deletionTimestamp") else
-                  next((s for s in ("Suspended", "FailureTarget", "SuccessCriteriaMet") if s in conds), "Running"))
+                  next((s for s in pending if s in conds), "Running"))
     return [_name(o), status, completions, duration, _created(o, now), *_containers(spec["template"]["spec"]),
             selector_string(spec.get("selector"))]
 
@@ -283,7 +289,8 @@ def _hpa(o: Obj, now: float) -> list[Cell]:
         if m.get("type") == "Resource":
             name, target = m["resource"]["name"], m["resource"]["target"]
             cur = current.get(name, {}).get("averageUtilization")
-            targets.append(f"{name}: {'<unknown>' if cur is None else f'{cur}%'}/{target.get('averageUtilization')}%")
+            shown = "<unknown>" if cur is None else f"{cur}%"
+            targets.append(f"{name}: {shown}/{target.get('averageUtilization')}%")
     return [_name(o), f"{ref['kind']}/{ref['name']}", ", ".join(targets) or "<none>",
             str(spec.get("minReplicas", "<unset>")), spec["maxReplicas"], st.get("currentReplicas", 0),
             _created(o, now)]
@@ -300,7 +307,8 @@ def _pvc(o: Obj, now: float) -> list[Cell]:
 
 
 def _modes(modes: list[str] | None) -> str:
-    short = {"ReadWriteOnce": "RWO", "ReadOnlyMany": "ROX", "ReadWriteMany": "RWX", "ReadWriteOncePod": "RWOP"}
+    short = {"ReadWriteOnce": "RWO", "ReadOnlyMany": "ROX", "ReadWriteMany": "RWX",
+             "ReadWriteOncePod": "RWOP"}
     return ",".join(short.get(m, m) for m in modes or [])
 
 
@@ -315,10 +323,20 @@ def _pv(o: Obj, now: float) -> list[Cell]:
 
 
 def _storageclass(o: Obj, now: float) -> list[Cell]:
-    default = o["metadata"].get("annotations", {}).get("storageclass.kubernetes.io/is-default-class") == "true"
+    annotations = o["metadata"].get("annotations", {})
+    default = annotations.get("storageclass.kubernetes.io/is-default-class") == "true"
     return [_name(o) + (" (default)" if default else ""), o.get("provisioner", ""),
             o.get("reclaimPolicy", "Delete"), o.get("volumeBindingMode", "Immediate"),
             bool(o.get("allowVolumeExpansion")), _created(o, now)]
+
+
+def _priority(o: Obj, now: float) -> list[Cell]:
+    return [_name(o), o.get("value", 0), bool(o.get("globalDefault")), _created(o, now),
+            o.get("preemptionPolicy", "PreemptLowerPriority")]
+
+
+def _created_at(o: Obj, now: float) -> list[Cell]:
+    return [_name(o), str(o["metadata"]["creationTimestamp"])]
 
 
 def _simple(*getters: Callable[[Obj], Cell]) -> Printer:
@@ -336,8 +354,10 @@ PRINTERS: dict[tuple[str, str], tuple[str, Printer]] = {
     ("", "namespaces"): ("Name|Status|Age", _simple(lambda o: o.get("status", {}).get("phase", ""))),
     ("", "services"): ("Name|Type|Cluster-IP|External-IP|Port(s)|Age|Selector:1", _service),
     ("", "endpoints"): ("Name|Endpoints|Age", _endpoints),
-    ("", "configmaps"): ("Name|Data|Age", _simple(lambda o: len(o.get("data") or {}) + len(o.get("binaryData") or {}))),
-    ("", "secrets"): ("Name|Type|Data|Age", _simple(lambda o: o.get("type", ""), lambda o: len(o.get("data") or {}))),
+    ("", "configmaps"): ("Name|Data|Age", _simple(
+        lambda o: len(o.get("data") or {}) + len(o.get("binaryData") or {}))),
+    ("", "secrets"): ("Name|Type|Data|Age", _simple(
+        lambda o: o.get("type", ""), lambda o: len(o.get("data") or {}))),
     ("", "serviceaccounts"): ("Name|Secrets|Age", _simple(lambda o: len(o.get("secrets") or []))),
     ("", "persistentvolumeclaims"): ("Name|Status|Volume|Capacity|Access Modes|StorageClass"
                                      "|VolumeAttributesClass|Age|VolumeMode:1", _pvc),
@@ -347,27 +367,30 @@ PRINTERS: dict[tuple[str, str], tuple[str, Printer]] = {
                      _event),
     ("events.k8s.io", "events"): ("Last Seen|Type|Reason|Object|Subobject:1|Source:1|Message|First Seen:1"
                                   "|Count:1|Name:1", _event_v1),
-    ("apps", "deployments"): ("Name|Ready|Up-to-date|Available|Age|Containers:1|Images:1|Selector:1", _deployment),
-    ("apps", "replicasets"): ("Name|Desired:i|Current:i|Ready:i|Age|Containers:1|Images:1|Selector:1", _replicaset),
+    ("apps", "deployments"): ("Name|Ready|Up-to-date|Available|Age|Containers:1|Images:1|Selector:1",
+                              _deployment),
+    ("apps", "replicasets"): ("Name|Desired:i|Current:i|Ready:i|Age|Containers:1|Images:1|Selector:1",
+                              _replicaset),
     ("apps", "statefulsets"): ("Name|Ready|Age|Containers:1|Images:1", _statefulset),
     ("apps", "daemonsets"): ("Name|Desired:i|Current:i|Ready:i|Up-to-date:i|Available:i|Node Selector|Age"
                              "|Containers:1|Images:1|Selector:1", _daemonset),
     ("batch", "jobs"): ("Name|Status|Completions|Duration|Age|Containers:1|Images:1|Selector:1", _job),
-    ("batch", "cronjobs"): ("Name|Schedule|Timezone|Suspend:b|Active:i|Last Schedule|Age|Containers:1|Images:1"
-                            "|Selector:1", _cronjob),
+    ("batch", "cronjobs"): ("Name|Schedule|Timezone|Suspend:b|Active:i|Last Schedule|Age"
+                            "|Containers:1|Images:1|Selector:1", _cronjob),
     ("networking.k8s.io", "ingresses"): ("Name|Class|Hosts|Address|Ports|Age", _ingress),
     ("networking.k8s.io", "ingressclasses"): ("Name|Controller|Parameters|Age", _simple(
         lambda o: o.get("spec", {}).get("controller", ""), lambda o: "<none>")),
-    ("autoscaling", "horizontalpodautoscalers"): ("Name|Reference|Targets|MinPods|MaxPods|Replicas|Age", _hpa),
+    ("autoscaling", "horizontalpodautoscalers"): ("Name|Reference|Targets|MinPods|MaxPods|Replicas|Age",
+                                                  _hpa),
     ("discovery.k8s.io", "endpointslices"): ("Name|AddressType|Ports|Endpoints|Age", _slice),
     ("storage.k8s.io", "storageclasses"): ("Name|Provisioner|ReclaimPolicy|VolumeBindingMode"
                                            "|AllowVolumeExpansion:b|Age", _storageclass),
-    ("coordination.k8s.io", "leases"): ("Name|Holder|Age", _simple(lambda o: o["spec"].get("holderIdentity", ""))),
-    ("scheduling.k8s.io", "priorityclasses"): ("Name|Value:i|Global-Default:b|Age|PreemptionPolicy", lambda o, now: [
-        _name(o), o.get("value", 0), bool(o.get("globalDefault")), _created(o, now),
-        o.get("preemptionPolicy", "PreemptLowerPriority")]),
+    ("coordination.k8s.io", "leases"): ("Name|Holder|Age", _simple(
+        lambda o: o["spec"].get("holderIdentity", ""))),
+    ("scheduling.k8s.io", "priorityclasses"): ("Name|Value:i|Global-Default:b|Age|PreemptionPolicy",
+                                               _priority),
 }
-_DEFAULT: tuple[str, Printer] = ("Name|Created At", lambda o, now: [_name(o), o["metadata"]["creationTimestamp"]])
+_DEFAULT: tuple[str, Printer] = ("Name|Created At", _created_at)
 _COLUMNS = {key: _columns(spec) for key, (spec, _) in PRINTERS.items()}
 _DEFAULT_COLUMNS = _columns(_DEFAULT[0])
 _SUCCEEDED = [{"type": "Completed", "status": "True", "reason": "Succeeded",

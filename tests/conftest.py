@@ -1,0 +1,22 @@
+"""Shared fixtures: the bundled demo cluster, served in-process for the whole session."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+
+import pytest
+
+from kro.sandbox.demo.server import DemoCluster
+from kro.sandbox.demo.testing import DemoHandle
+
+
+@pytest.fixture(scope="session")
+def demo_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoHandle]:
+    """The demo cluster on a free port, its kubeconfig (kro-demo, kro-demo-other) and a kubectl runner."""
+    if shutil.which("kubectl") is None:
+        pytest.skip("kubectl is not on PATH (the demo cluster tests drive the real kubectl)")
+    base = tmp_path_factory.mktemp("demo-cluster")
+    with DemoCluster(port=0, request_log=base / "requests.jsonl") as cluster:
+        kubeconfig = cluster.write_kubeconfig(base / "kubeconfig")
+        yield DemoHandle(cluster, kubeconfig, cluster.url, base / "kube-cache")
