@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import base64
 import hmac
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import orjson
 
-from kro.sandbox.demo import auth, discovery, metrics, tables
+from kro.sandbox.demo import auth, discovery, metrics, printers, tables
 from kro.sandbox.demo.fixture import Obj, Store
 from kro.sandbox.demo.logs import pod_log
 from kro.sandbox.demo.messages import TABLE_CONTENT_TYPE, Request, Response, json_response, text_response
@@ -79,6 +80,7 @@ class Api:
         self.token = token
         self.watch_seconds = watch_seconds
         self.server_address = "127.0.0.1:6443"
+        self.stopping = threading.Event()
         self.openapi = OpenAPI()
         self._aggregated = {
             (core, v2): orjson.dumps(discovery.aggregated(
@@ -250,8 +252,10 @@ class Api:
             since = _int(rv, "resourceVersion")
             items = [o for o in items if int(o["metadata"].get("resourceVersion", "0")) > since]
         table_version = wants_table(req.accept)
-        timeout = _int(req.param("timeoutSeconds"), "timeoutSeconds") or None
-        linger = min(self.watch_seconds, timeout) if timeout else self.watch_seconds
+        # Informers (rollout status, wait) pass timeoutSeconds and expect the watch to stay open that
+        # long; `kubectl get -w` passes none, and its stream ends right after the events.
+        timeout = _int(req.param("timeoutSeconds"), "timeoutSeconds")
+        linger = float(timeout) if timeout > 0 else self.watch_seconds
         return Response(200, b"", TABLE_CONTENT_TYPE if table_version else "application/json",
                         stream=self._events(res, items, req, table_version, initial, linger))
 
@@ -270,8 +274,9 @@ class Api:
             mark = {"kind": res.kind, "apiVersion": res.group_version, "metadata": {
                 "resourceVersion": rv, "annotations": {"k8s.io/initial-events-end": "true"}}}
             yield orjson.dumps({"type": "BOOKMARK", "object": mark}) + b"\n"
-        if linger > 0:
-            time.sleep(linger)
+        deadline = time.monotonic() + linger
+        while (left := deadline - time.monotonic()) > 0 and not self.stopping.wait(min(left, 1.0)):
+            yield b""  # a tick: the handler checks the client is still there
 
     # -- metrics.k8s.io --------------------------------------------------------------------
     def _metrics(self, res: Resource, namespace: str | None, name: str | None, req: Request) -> Response:
@@ -303,7 +308,7 @@ def _groups() -> list[Resource]:
 def _scale(obj: Obj) -> Obj:
     meta = obj["metadata"]
     replicas = obj["spec"].get("replicas", 1)
-    selector = tables.selector_string(obj["spec"].get("selector"))
+    selector = printers.selector_string(obj["spec"].get("selector"))
     return {"kind": "Scale", "apiVersion": "autoscaling/v1",
             "metadata": {k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion",
                                               "creationTimestamp")},

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import os
+import select
 import socket
 import ssl
 import sys
@@ -123,29 +124,33 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self) -> None:
         parts = urlsplit(self.path)
         query = dict(reversed(parse_qsl(parts.query, keep_blank_values=True)))
-        status = 500
         try:
-            body = self._read_body()
-            req = Request(
-                method=self.command, path=parts.path, query=query,
-                accept=self.headers.get("Accept", ""), authorization=self.headers.get("Authorization", ""),
-                content_type=self.headers.get("Content-Type", ""),
-                accept_encoding=self.headers.get("Accept-Encoding", ""), body=body,
-            )
-            try:
-                resp = self.server.api.handle(req)
-            except ApiError as exc:
-                resp = Response(exc.code, orjson.dumps(exc.status()))
-            except Exception:  # the server must never crash on a request
-                traceback.print_exc(file=sys.stderr)
-                failure = ApiError(500, "Internal error occurred: demo server failure")
-                resp = Response(500, orjson.dumps(failure.status()))
-            status = resp.status
+            resp = self._answer(parts.path, query)
+        except Exception:  # the server must never crash on a request
+            traceback.print_exc(file=sys.stderr)
+            failure = ApiError(500, "Internal error occurred: demo server failure")
+            resp = Response(500, orjson.dumps(failure.status()))
+        # Logged before the reply goes out, so a client that saw the answer also finds the record.
+        self.server.log.add(self.command, parts.path, parts.query, resp.status)
+        try:
             self._send(resp)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
-        finally:
-            self.server.log.add(self.command, parts.path, parts.query, status)
+        except Exception:  # a failing stream ends its connection, never the server
+            traceback.print_exc(file=sys.stderr)
+            self.close_connection = True
+
+    def _answer(self, path: str, query: dict[str, str]) -> Response:
+        try:
+            req = Request(
+                method=self.command, path=path, query=query,
+                accept=self.headers.get("Accept", ""), authorization=self.headers.get("Authorization", ""),
+                content_type=self.headers.get("Content-Type", ""),
+                accept_encoding=self.headers.get("Accept-Encoding", ""), body=self._read_body(),
+            )
+            return self.server.api.handle(req)
+        except ApiError as exc:
+            return Response(exc.code, orjson.dumps(exc.status()))
 
     def _read_body(self) -> bytes:
         length = int(self.headers.get("Content-Length") or 0)
@@ -173,10 +178,27 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             for chunk in resp.stream:
+                if not chunk:
+                    if self._client_gone():
+                        self.close_connection = True
+                        return
+                    continue
                 self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
                 self.wfile.flush()
         self.wfile.write(b"0\r\n\r\n")
         self.wfile.flush()
+
+    def _client_gone(self) -> bool:
+        """Whether the client closed its end (a watch it gave up on)."""
+        try:
+            readable, _, _ = select.select([self.connection], [], [], 0)
+            if not readable:
+                return False
+            if isinstance(self.connection, ssl.SSLSocket):
+                return True  # nothing is expected mid-stream; readable means close_notify or EOF
+            return bool(self.connection.recv(1, socket.MSG_PEEK) == b"")
+        except (OSError, ValueError):
+            return True
 
 
 def _tls_context() -> ssl.SSLContext:
@@ -233,6 +255,7 @@ class DemoCluster:
 
     def stop(self) -> None:
         """Stop serving, drop open connections and close the request log."""
+        self._api.stopping.set()
         if self._thread is not None:
             self._httpd.shutdown()
             self._thread.join()

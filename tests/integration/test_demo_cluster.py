@@ -111,6 +111,16 @@ def test_kubectl_read(demo_cluster: DemoHandle, argv: list[str], expected: list[
         assert text in result.stdout, f"{text!r} missing from:\n{result.stdout}"
 
 
+def test_informer_watch_stays_open_until_the_client_leaves(demo_cluster: DemoHandle) -> None:
+    met = demo_cluster.kubectl("wait", "--for=condition=Available", "deploy/web", "--timeout=9s")
+    stuck = demo_cluster.kubectl("rollout", "status", "deploy/web", "-n", "demo", "--timeout=2s")
+    assert met.returncode == 0, met.stderr
+    assert "deployment.apps/web condition met" in met.stdout
+    assert stuck.returncode == 1
+    assert "2 of 3 updated replicas are available" in stuck.stdout
+    assert "very short watch" not in stuck.stderr  # the watch was held open, as a real server does
+
+
 def test_logs_deploy_picks_a_ready_pod(demo_cluster: DemoHandle) -> None:
     result = demo_cluster.kubectl("logs", "deploy/web", "-n", "demo")
     assert result.returncode == 0, result.stderr
