@@ -87,7 +87,9 @@ def load(files: list[Path], *, explicit: bool) -> Kubeconfig:
         for item in doc.get("contexts") or []:
             contexts.setdefault(str(item.get("name")), dict(item.get("context") or {}))
         for item in doc.get("clusters") or []:
-            clusters.setdefault(str(item.get("name")), _absolute(item.get("cluster") or {}, _CLUSTER_PATHS, base))
+            clusters.setdefault(
+                str(item.get("name")), _absolute(item.get("cluster") or {}, _CLUSTER_PATHS, base)
+            )
         for item in doc.get("users") or []:
             users.setdefault(str(item.get("name")), _resolve_user(item.get("user") or {}, base))
     if not found:

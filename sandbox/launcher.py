@@ -39,7 +39,10 @@ PINNED_ENV = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO_PROX
 def build_parser() -> argparse.ArgumentParser:
     """kro-run's command line."""
     parser = argparse.ArgumentParser(
-        prog="kro-run", description=DESCRIPTION, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="kro-run",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--context", help="context to pin (default: the kubeconfig's current-context)")
     parser.add_argument("--kubeconfig", help="kubeconfig file (default: $KUBECONFIG, else ~/.kube/config)")
@@ -55,8 +58,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--demo", action="store_true", help="start the bundled demo cluster and pin to it")
     parser.add_argument("--notice", help="banner put in every envelope, e.g. 'ask before any change'")
     parser.add_argument("--redact", action="store_true", help="redact secret-shaped values in plain mode too")
-    parser.add_argument("--stream-seconds", type=float, default=10.0, help="bound on -w / -f streams (envelope)")
-    parser.add_argument("--request-timeout", type=float, default=30.0, help="end a kubectl call after this many s")
+    parser.add_argument(
+        "--stream-seconds", type=float, default=10.0, help="bound on -w / -f streams (envelope)"
+    )
+    parser.add_argument(
+        "--request-timeout", type=float, default=30.0, help="end a kubectl call after this many s"
+    )
     parser.add_argument("cmd", nargs=argparse.REMAINDER, help="the command to run (after --)")
     return parser
 
@@ -79,7 +86,9 @@ def _start_demo(stack: ExitStack, workdir: Path) -> Path:
     return demo.write_kubeconfig(workdir / "demo-kubeconfig")
 
 
-def make_session(args: argparse.Namespace, env: dict[str, str], workdir: Path, kubeconfig: Path | None) -> Session:
+def make_session(
+    args: argparse.Namespace, env: dict[str, str], workdir: Path, kubeconfig: Path | None
+) -> Session:
     """Resolve tools, kubeconfig and context, and write the session into `workdir`."""
     kubectl = session_dir.find_real("kubectl", env.get("PATH", ""))
     if kubectl is None:
@@ -95,8 +104,8 @@ def make_session(args: argparse.Namespace, env: dict[str, str], workdir: Path, k
         namespace = current if current in args.namespaces else args.namespaces[0]
     pinned = workdir / "kubeconfig"
     kc.write_private(kc.minified(config, context, namespace), pinned)
-    audit = (args.audit_log or default_path()).expanduser().absolute()
-    AuditLog.open(audit).close()  # fail now, not on the agent's first call
+    audit = (args.audit_log or Path(default_path())).expanduser().absolute()
+    AuditLog.open(str(audit)).close()  # fail now, not on the agent's first call
     (workdir / "kube-cache").mkdir(mode=0o700, exist_ok=True)
     session = Session(
         id=uuid.uuid4().hex[:12],

@@ -27,7 +27,9 @@ def _say(text: str) -> None:
 
 def run_tour(session: Session, env: dict[str, str]) -> int:
     """Run each step through the session's shims and show what the agent would see."""
-    _say(f"kro demo session: context {session.context!r}, output {session.output}, audit {session.audit_log}\n")
+    _say(
+        f"kro demo session: context {session.context!r}, output {session.output}, audit {session.audit_log}\n"
+    )
     failures = 0
     for title, argv in STEPS:
         _say(f"\n# {title}\n$ {' '.join(argv)}\n")

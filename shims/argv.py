@@ -43,7 +43,7 @@ class _Scope:
         if "=" in token:
             return False
         if token.startswith("--"):
-            found = self.kind(normalize(token[2:]))
+            found = self.kind(self.tables.normalize(token[2:]))
             return found is None or found[0] in (VALUE, CONFLICT)
         if len(token) == 2:
             name = self.short(token[1])
@@ -52,12 +52,9 @@ class _Scope:
         return False
 
 
-def normalize(name: str) -> str:
-    """kubectl's WordSepNormalizeFunc: underscores in long flag names become dashes."""
-    return name.replace("_", "-")
-
-
-def _find(tables: Tables, args: list[tuple[int, str]]) -> tuple[Command, list[str], list[tuple[int, str]], int]:
+def _find(
+    tables: Tables, args: list[tuple[int, str]]
+) -> tuple[Command, list[str], list[tuple[int, str]], int]:
     """cobra's Command.Find: walk subcommands, removing each command word from the args."""
     command = tables.root
     path: list[str] = []
@@ -128,7 +125,7 @@ def _parse_flags(
             if not body or body[0] in "-=":
                 raise ParseError(f"bad flag syntax: {token}", "parse.invalid")
             name, eq, value = body.partition("=")
-            name = normalize(name)
+            name = scope.tables.normalize(name)
             found = scope.kind(name)
             if found is None:
                 raise ParseError(f"unknown flag: --{name}")

@@ -5,10 +5,8 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
-import orjson
-
+from kro.shims import jsonio
 from kro.shims.errors import AuditError
 from kro.shims.model import Decision
 
@@ -16,10 +14,10 @@ MAX_RECORD = 4096
 _ARG_CUT = 256
 
 
-def default_path() -> Path:
+def default_path() -> str:
     """$XDG_STATE_HOME/kro/audit.jsonl (XDG default ~/.local/state)."""
     state = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
-    return Path(state) / "kro" / "audit.jsonl"
+    return os.path.join(state, "kro", "audit.jsonl")
 
 
 def _timestamp(now: float) -> str:
@@ -42,17 +40,27 @@ def _cut_argv(argv: list[str], budget: int) -> list[str]:
 
 
 @dataclass(frozen=True, slots=True)
+class Call:
+    """Who made which call in which session: the fixed part of an audit record."""
+
+    session: str
+    tool: str
+    argv: list[str]
+    context: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class AuditLog:
     """An open audit log; records are appended atomically, each under 4 KiB."""
 
-    path: Path
+    path: str
     fd: int
 
     @classmethod
-    def open(cls, path: Path) -> AuditLog:
+    def open(cls, path: str) -> AuditLog:
         """Open (creating 0600, parent 0700) for appending; AuditError when that is impossible."""
         try:
-            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            os.makedirs(os.path.dirname(path) or ".", mode=0o700, exist_ok=True)
             fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
         except OSError as exc:
             raise AuditError(
@@ -61,42 +69,34 @@ class AuditLog:
             ) from exc
         return cls(path, fd)
 
-    def write(
-        self,
-        *,
-        session: str,
-        tool: str,
-        argv: list[str],
-        context: str | None,
-        decision: Decision,
-        exit_code: int | None,
-        started: float,
-    ) -> None:
+    def write(self, call: Call, decision: Decision, exit_code: int | None, started: float) -> None:
         """Append one record with a single write(); AuditError if it does not land whole."""
         now = time.time()
         record: dict[str, object] = {
             "ts": _timestamp(now),
-            "session": session,
+            "session": call.session,
             "pid": os.getpid(),
-            "tool": tool,
-            "argv": argv,
-            "context": context,
+            "tool": call.tool,
+            "argv": [jsonio.clean(a) for a in call.argv],
+            "context": call.context,
             "decision": "allowed" if decision.allowed else "blocked",
             "rule": decision.rule,
             "reason": decision.reason,
             "exit_code": exit_code,
             "duration_ms": round((time.monotonic() - started) * 1000, 1),
         }
-        line = orjson.dumps(record) + b"\n"
+        line = jsonio.dumps(record) + b"\n"
         if len(line) > MAX_RECORD:
             record["reason"] = decision.reason[:512]
-            fixed = len(line) - len(orjson.dumps(argv))
-            record["argv"] = _cut_argv(argv, MAX_RECORD - fixed - 600)
-            line = orjson.dumps(record) + b"\n"
+            fixed = len(line) - len(jsonio.dumps(record["argv"]))
+            record["argv"] = _cut_argv([jsonio.clean(a) for a in call.argv], MAX_RECORD - fixed - 600)
+            line = jsonio.dumps(record) + b"\n"
         try:
             written = os.write(self.fd, line)
         except OSError as exc:
-            raise AuditError(f"cannot write the audit log {self.path}: {exc.strerror}; the call was not run") from exc
+            raise AuditError(
+                f"cannot write the audit log {self.path}: {exc.strerror}; the call was not run"
+            ) from exc
         if written != len(line):
             raise AuditError(f"short write to the audit log {self.path}; the call was not run")
 

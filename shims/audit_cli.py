@@ -56,7 +56,11 @@ def problems(line: bytes) -> list[str]:
     if not isinstance(record, dict):
         return ["not a JSON object"]
     found = [f"missing {k}" for k in FIELDS if k not in record]
-    found += [f"{k} has type {type(v).__name__}" for k, v in record.items() if k in FIELDS and not isinstance(v, FIELDS[k])]
+    found += [
+        f"{k} has type {type(v).__name__}"
+        for k, v in record.items()
+        if k in FIELDS and not isinstance(v, FIELDS[k])
+    ]
     found += [f"unexpected key {k}" for k in record if k not in FIELDS]
     if not found:
         if record["decision"] not in ("allowed", "blocked"):
@@ -89,14 +93,26 @@ def _verify(path: Path) -> int:
 def main(argv: list[str]) -> int:
     """Entry point of `kro audit`."""
     parser = argparse.ArgumentParser(prog="kro audit", description="Read kro's audit log (JSON Lines).")
-    parser.add_argument("action", nargs="?", choices=("show", "verify"), default="show",
-                        help="show (default) the records, or verify that every line is well-formed")  # fmt: skip
-    parser.add_argument("--audit-log", "--file", dest="file", type=Path, default=None, help=f"audit log (default {default_path()})")
+    parser.add_argument(
+        "action",
+        nargs="?",
+        choices=("show", "verify"),
+        default="show",
+        help="show (default) the records, or verify that every line is well-formed",
+    )
+    parser.add_argument(
+        "--audit-log",
+        "--file",
+        dest="file",
+        type=Path,
+        default=None,
+        help=f"audit log (default {default_path()})",
+    )
     parser.add_argument("--blocked", action="store_true", help="only blocked attempts")
     parser.add_argument("--since", help="only records newer than this duration, e.g. 10m, 2h, 1d")
     parser.add_argument("--json", action="store_true", help="print the records as JSON Lines")
     args = parser.parse_args(argv)
-    path = args.file or default_path()
+    path = args.file or Path(default_path())
     if not path.exists():
         raise UsageError(f"no audit log at {path} yet (use --file to read another)")
     if args.action == "verify":
@@ -116,6 +132,10 @@ def main(argv: list[str]) -> int:
             continue
         mark = "✔" if record.get("decision") == "allowed" else "✘"
         argv_text = " ".join(record.get("argv") or [])
-        tail = "" if record.get("decision") == "allowed" else f"  [{record.get('rule')}] {record.get('reason')}"
-        sys.stdout.write(f"{record.get('ts')} {mark} {record.get('tool')} {argv_text}  ({record.get('context')}){tail}\n")
+        tail = (
+            "" if record.get("decision") == "allowed" else f"  [{record.get('rule')}] {record.get('reason')}"
+        )
+        sys.stdout.write(
+            f"{record.get('ts')} {mark} {record.get('tool')} {argv_text}  ({record.get('context')}){tail}\n"
+        )
     return 0

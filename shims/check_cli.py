@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable
-from typing import IO
+from typing import TYPE_CHECKING
 
-import orjson
-
+from kro.shims import jsonio
 from kro.shims.decide import TOOLS, decide_argv
 from kro.shims.errors import UsageError
 from kro.shims.model import Pins
+
+if TYPE_CHECKING:
+    from typing import IO
 
 HELP = """usage: kro check [--tool kubectl|kubetail] [--context NAME] [--namespace NS]... [--json] -- ARGS...
        kro check --batch [--context NAME] [--namespace NS]... < cases.jsonl
@@ -36,7 +38,13 @@ options:
 
 
 def _options(args: list[str]) -> tuple[dict[str, object], list[str]]:
-    opts: dict[str, object] = {"tool": "kubectl", "context": None, "namespaces": [], "json": False, "batch": False}
+    opts: dict[str, object] = {
+        "tool": "kubectl",
+        "context": None,
+        "namespaces": [],
+        "json": False,
+        "batch": False,
+    }
     i = 0
     while i < len(args):
         arg = args[i]
@@ -75,19 +83,23 @@ def _batch(lines: Iterable[bytes], pins: Pins, default_tool: str, out: IO[bytes]
         if not line.strip():
             continue
         try:
-            case = orjson.loads(line)
+            case = jsonio.loads(line)
             if not isinstance(case, dict):
                 raise ValueError("each line must be a JSON object with an 'argv' list")
             argv = case.get("argv")
             if not isinstance(argv, list) or not all(isinstance(a, str) for a in argv):
                 raise ValueError("'argv' must be a list of strings")
+            if not argv:
+                raise ValueError("'argv' is empty: give the arguments that follow the tool's name")
             tool = case.get("tool", default_tool)
             if tool not in TOOLS:
                 raise ValueError(f"'tool' must be one of {', '.join(TOOLS)}")
             _, decision = decide_argv(tool, argv, pins)
-            out.write(orjson.dumps(decision.as_dict()) + b"\n")
-        except (ValueError, orjson.JSONDecodeError) as exc:
-            out.write(orjson.dumps({"error": str(exc)}) + b"\n")
+            out.write(jsonio.dumps(decision.as_dict()) + b"\n")
+        except (jsonio.JSONDecodeError, UnicodeDecodeError) as exc:
+            out.write(jsonio.dumps({"error": f"line is not JSON ({exc})"}) + b"\n")
+        except ValueError as exc:
+            out.write(jsonio.dumps({"error": str(exc)}) + b"\n")
 
 
 def main(argv: list[str]) -> int:
@@ -113,7 +125,7 @@ def main(argv: list[str]) -> int:
         raise UsageError("nothing to check: give the call's arguments after --, e.g. kro check -- get pods")
     _, decision = decide_argv(tool, call, pins)
     if opts["json"]:
-        sys.stdout.write(orjson.dumps(decision.as_dict()).decode() + "\n")
+        sys.stdout.buffer.write(jsonio.dumps(decision.as_dict()) + b"\n")
     else:
         sys.stdout.write("OK\n" if decision.allowed else f"BLOCKED: {decision.reason}\n")
     return 0 if decision.allowed else 1

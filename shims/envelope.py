@@ -51,7 +51,9 @@ def ok(output: Output, context: str, notice: str | None) -> dict[str, object]:
     return env
 
 
-def error(kind: str, message: str, context: str, notice: str | None, rule: str | None = None) -> dict[str, object]:
+def error(
+    kind: str, message: str, context: str, notice: str | None, rule: str | None = None
+) -> dict[str, object]:
     """An error envelope: kind policy (with rule), user or infra."""
     env: dict[str, object] = {"kro": SCHEMA_VERSION, "status": "error", "kind": kind, "message": message}
     if kind == "policy":

@@ -6,10 +6,8 @@ import sys
 from pathlib import Path
 from typing import IO
 
-import orjson
-
-from kro.shims import envelope, executor
-from kro.shims.audit import AuditLog
+from kro.shims import envelope, executor, jsonio
+from kro.shims.audit import AuditLog, Call
 from kro.shims.cache import cache_root, new_file, prune
 from kro.shims.model import Decision, Invocation
 from kro.shims.redact import Redactor, redact_text
@@ -20,22 +18,17 @@ MAX_BYTES = 16 * 1024
 _MESSAGE_CAP = 4000
 
 
-def _clean(text: str) -> str:
-    """Lone surrogates (undecodable bytes) shown as \\xNN so the JSON stays valid and lossless to read."""
-    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-
-
 class Collector:
     """Splits output into lines, redacts them, keeps a bounded preview and spills the rest to a file."""
 
-    def __init__(self, path_factory: Path | None, stream_lines: int | None) -> None:
+    def __init__(self, spill: Path | None, stream_lines: int | None) -> None:
         self.redactor = Redactor()
         self.preview: list[str] = []
         self.preview_bytes = 0
         self.truncated = False
         self.lines = 0
         self.bytes = 0
-        self.path = path_factory
+        self.path = spill
         self.file: IO[bytes] | None = None
         self.partial = b""
         self.final_newline = True
@@ -88,7 +81,7 @@ class Collector:
         text = "\n".join(self.preview)
         if self.preview and (self.truncated or self.final_newline):
             text += "\n"
-        return _clean(text)
+        return jsonio.clean(text)
 
 
 def _output_kind(inv: Invocation) -> str:
@@ -122,7 +115,7 @@ def _notes(collector: Collector, inv: Invocation, stderr: str) -> list[str]:
 
 def emit(env: dict[str, object]) -> None:
     """Write exactly one envelope object to stdout."""
-    sys.stdout.buffer.write(orjson.dumps(env) + b"\n")
+    sys.stdout.buffer.write(jsonio.dumps(env) + b"\n")
     sys.stdout.buffer.flush()
 
 
@@ -139,7 +132,7 @@ def run_enveloped(
     pinned: list[str],
     env: dict[str, str],
     audit: AuditLog,
-    record: dict[str, object],
+    call: Call,
     started: float,
 ) -> int:
     """Run an allowed call, print its envelope, then audit it with kubectl's exit code."""
@@ -177,7 +170,7 @@ def run_enveloped(
         notes = tuple(_notes(collector, inv, stderr_text if result.exit_code == 0 else ""))
         out = envelope.ok(envelope.Output(collector.content(), render, notes), session.context, notice)
     emit(out)
-    audit.write(**record, decision=decision, exit_code=result.exit_code, started=started)  # type: ignore[arg-type]
+    audit.write(call, decision, result.exit_code, started)
     if collector.truncated:
         prune(root)
     return 0
@@ -185,4 +178,4 @@ def run_enveloped(
 
 def _redacted(data: bytes) -> tuple[str, int]:
     text, count = redact_text(data.decode("utf-8", "surrogateescape"))
-    return _clean(text), count
+    return jsonio.clean(text), count

@@ -37,7 +37,8 @@ def pinned_argv(inv: Invocation, session: Session) -> list[str]:
     """argv with the session's kubeconfig/context (and kube cache) inserted after the verb's words."""
     pins = [f"--kubeconfig={session.kubeconfig}"] if session.kubeconfig else []
     if inv.tool == "kubetail":
-        pins.append(f"--kube-context={session.context}")
+        if inv.path == ("logs",) or inv.path[:1] == ("cluster",):
+            pins.append(f"--kube-context={session.context}")
     else:
         pins.append(f"--context={session.context}")
         if session.kube_cache_dir:
@@ -80,7 +81,8 @@ def run_captured(
     proc = subprocess.Popen(
         [path, *argv], env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
-    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout is not None
+    assert proc.stderr is not None
     deadline = time.monotonic() + seconds
     stderr = bytearray()
     stopped = timed_out = False

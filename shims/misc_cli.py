@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 from kro.shims.cache import cache_root, clear, prune
@@ -26,7 +27,8 @@ def schema_main(argv: list[str]) -> int:
             sys.stdout.write(SCHEMA_HELP)
             return 0
         raise UsageError("the only schema is 'envelope': kro schema envelope")
-    sys.stdout.write((DATA_DIR / "envelope.schema.json").read_text())
+    with open(os.path.join(DATA_DIR, "envelope.schema.json")) as handle:
+        sys.stdout.write(handle.read())
     return 0
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import sys
 import time
-from pathlib import Path
 
 from kro.shims.audit import default_path
 from kro.shims.errors import ConfigError, KroError, ToolNotFound
@@ -41,7 +40,7 @@ def plugin_session(env: dict[str, str]) -> Session:
         kubeconfig="",
         kubectl=kubectl,
         output=output,
-        audit_log=str(Path(env.get("KRO_AUDIT_LOG") or default_path())),
+        audit_log=env.get("KRO_AUDIT_LOG") or default_path(),
     )
 
 

@@ -29,10 +29,28 @@ ALLOWED_PATHS = frozenset(
 GROUPS = frozenset({("top",), ("auth",), ("rollout",), ("config",), ("plugin",)})
 
 MUTATING = frozenset(
-    "create apply delete edit patch replace label annotate scale autoscale set expose run "
-    "drain cordon uncordon taint certificate".split()
+    [
+        "create",
+        "apply",
+        "delete",
+        "edit",
+        "patch",
+        "replace",
+        "label",
+        "annotate",
+        "scale",
+        "autoscale",
+        "set",
+        "expose",
+        "run",
+        "drain",
+        "cordon",
+        "uncordon",
+        "taint",
+        "certificate",
+    ]
 )
-INTERACTIVE = frozenset("exec attach port-forward proxy cp debug".split())
+INTERACTIVE = frozenset(["exec", "attach", "port-forward", "proxy", "cp", "debug"])
 SIDE_EFFECTS = {
     ("diff",): "runs a server-side dry run and the external program in KUBECTL_EXTERNAL_DIFF",
     ("kustomize",): "can run exec and helm plugins and fetch remote bases",
@@ -41,13 +59,39 @@ SIDE_EFFECTS = {
 _CONFIG_WRITES = ("set", "unset", "delete-", "use", "rename")
 
 IDENTITY_FLAGS = frozenset(
-    "kubeconfig cluster user server token username password as as-group as-uid "
-    "certificate-authority client-certificate client-key tls-server-name "
-    "insecure-skip-tls-verify".split()
+    [
+        "kubeconfig",
+        "cluster",
+        "user",
+        "server",
+        "token",
+        "username",
+        "password",
+        "as",
+        "as-group",
+        "as-uid",
+        "certificate-authority",
+        "client-certificate",
+        "client-key",
+        "tls-server-name",
+        "insecure-skip-tls-verify",
+    ]
 )
 HARMLESS_GLOBALS = frozenset(
-    "request-timeout match-server-version disable-compression warnings-as-errors "
-    "log-flush-frequency namespace context v vmodule profile profile-output cache-dir".split()
+    [
+        "request-timeout",
+        "match-server-version",
+        "disable-compression",
+        "warnings-as-errors",
+        "log-flush-frequency",
+        "namespace",
+        "context",
+        "v",
+        "vmodule",
+        "profile",
+        "profile-output",
+        "cache-dir",
+    ]
 )
 _INT = re.compile(r"[+-]?[0-9]+")
 MAX_VERBOSITY = 6
@@ -170,4 +214,4 @@ def _decide_completion(inv: Invocation, pins: Pins) -> Decision:
     return Decision(True, R.ALLOWED, "shell completion only lists names and flags", verb)
 
 
-__all__ = ["decide", "names_secrets", "verb_rule", "check_input", "check_globals"]
+__all__ = ["check_globals", "check_input", "decide", "names_secrets", "verb_rule"]

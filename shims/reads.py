@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from kro.shims import rules as R
 from kro.shims.model import Invocation, Pins
 
@@ -42,10 +40,10 @@ def raw_path_problem(path: str, pins: Pins) -> tuple[str, str] | None:
     )
     if not path.startswith("/") or ".." in path or "%" in path or "//" in path or "\\" in path:
         return R.RAW_PATH, reason
-    parts = urlsplit(path)
-    if "secret" in parts.query.lower():
+    route, _, query = path.partition("?")
+    if "secret" in query.lower() or "#" in path:
         return R.RAW_PATH, reason
-    route = parts.path.rstrip("/") or "/"
+    route = route.rstrip("/") or "/"
     if route in _NON_RESOURCE_EXACT and not (pins.namespaces and route == "/metrics"):
         return None
     if route.startswith(_NON_RESOURCE_PREFIXES) or route in ("/livez", "/readyz", "/healthz", "/openapi"):
@@ -62,10 +60,12 @@ def raw_path_problem(path: str, pins: Pins) -> tuple[str, str] | None:
         return R.SECRET, R.secret_exposure(f"--raw {path!r}")
     if _REACH_IN & set(lowered):
         return R.RAW_PATH, f"--raw {path!r} reaches into a workload or node (proxy/exec/attach/portforward)"
-    if pins.namespaces:
-        if len(rest) < 2 or rest[0] != "namespaces" or rest[1] not in pins.namespaces:
-            ns = ", ".join(pins.namespaces)
-            return R.NAMESPACE, f"this session may only read namespaces {ns}; use a path under /namespaces/<ns>/"
+    if pins.namespaces and (len(rest) < 2 or rest[0] != "namespaces" or rest[1] not in pins.namespaces):
+        ns = ", ".join(pins.namespaces)
+        return (
+            R.NAMESPACE,
+            f"this session may only read namespaces {ns}; use a path under /namespaces/<ns>/",
+        )
     return None
 
 

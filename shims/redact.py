@@ -7,12 +7,12 @@ import re
 MARK = "[REDACTED]"
 _SENSITIVE = r"(?:passw(?:or)?d|secret|token|api[-_]?key|apikey|private[-_]?key|credential|access[-_]?key)"
 # Keys that name or point at a secret rather than hold one.
-_POINTER = re.compile(r"(?i)(?:name|names|ref|refs|path|file|seconds|type|ttl|expiration|mount|source|items)$")
+_POINTER = re.compile(
+    r"(?i)(?:name|names|ref|refs|path|file|seconds|type|ttl|expiration|mount|source|items)$"
+)
 _HARMLESS_VALUE = re.compile(r"""(?i)\s*(?:true|false|null|~|""|''|\{\}|\[\]|<none>|<unset>)?\s*,?\s*$""")
 
-_PRECHECK = re.compile(
-    r"(?i)bearer|eyJ|AKIA|ASIA|PRIVATE KEY|" + _SENSITIVE + r"|\bdata\b|stringData"
-)
+_PRECHECK = re.compile(r"(?i)bearer|eyJ|AKIA|ASIA|PRIVATE KEY|" + _SENSITIVE + r"|\bdata\b|stringData")
 _BEARER = re.compile(r"(?i)\b(bearer\s+)([A-Za-z0-9._~+/=-]{8,})")
 _JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*")
 _AWS = re.compile(r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b")
@@ -21,7 +21,9 @@ _PEM_BEGIN = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")
 _PEM_END = re.compile(r"-----END [A-Z ]*PRIVATE KEY-----")
 # key: value, "key": "value", key=value, KEY:  value (describe), with a sensitive key.
 _PAIR = re.compile(
-    r"""(?P<pre>(?P<q>["']?)(?P<key>[A-Za-z0-9_.\-]*""" + _SENSITIVE + r"""[A-Za-z0-9_.\-]*)(?P=q)\s*(?::|=)\s*)"""
+    r"""(?P<pre>(?P<q>["']?)(?P<key>[A-Za-z0-9_.\-]*"""
+    + _SENSITIVE
+    + r"""[A-Za-z0-9_.\-]*)(?P=q)\s*(?::|=)\s*)"""
     r"""(?P<val>"(?:[^"\\]|\\.)*"|'[^']*'|[^\s,;&]+)""",
     re.IGNORECASE,
 )
@@ -118,7 +120,7 @@ class Redactor:
         if indent == self._data_indent:
             kind = _KIND.match(text)
             if kind:
-                return self._release(secret=kind.group("kind") == "Secret") + [self.line(text)]
+                return [*self._release(secret=kind.group("kind") == "Secret"), self.line(text)]
             if len(self._data) < 10_000:
                 self._data.append(text)
                 return []

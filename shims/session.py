@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
-
-import orjson
 
 from kro.shims.errors import ConfigError
 
@@ -39,18 +37,19 @@ class Session:
 
     def to_json(self) -> bytes:
         """session.json's bytes."""
-        return orjson.dumps(asdict(self), option=orjson.OPT_INDENT_2)
+        return json.dumps(asdict(self), indent=2).encode()
 
 
-def load_session(path: Path) -> Session:
+def load_session(path: str) -> Session:
     """Read session.json; a missing or damaged file is a ConfigError (the shim fails closed)."""
     try:
-        raw = orjson.loads(path.read_bytes())
+        with open(path, "rb") as handle:
+            raw = json.loads(handle.read())
         raw["namespaces"] = tuple(raw.get("namespaces") or ())
         if raw.get("schema") != SCHEMA:
             raise ValueError(f"schema {raw.get('schema')!r} is not {SCHEMA}")
         return Session(**raw)
     except FileNotFoundError as exc:
-        raise ConfigError(f"no kro session at {path.parent}: start the agent with kro-run") from exc
-    except (ValueError, TypeError, orjson.JSONDecodeError) as exc:
+        raise ConfigError(f"no kro session at {path}: start the agent with kro-run") from exc
+    except (ValueError, TypeError) as exc:
         raise ConfigError(f"damaged session file {path}: {exc}; restart with kro-run") from exc

@@ -5,10 +5,9 @@ from __future__ import annotations
 import os
 import sys
 import time
-from pathlib import Path
 
 from kro.shims import executor
-from kro.shims.audit import AuditLog
+from kro.shims.audit import AuditLog, Call
 from kro.shims.decide import decide_argv
 from kro.shims.errors import EXIT_BLOCKED, EXIT_NOT_FOUND, KroError
 from kro.shims.model import Decision, Pins
@@ -23,10 +22,10 @@ def tool_path(session: Session, tool: str) -> str | None:
 def run(session: Session, tool: str, argv: list[str], started: float) -> int:
     """Decide and run one call in `session`; returns the exit code (or execs and never returns)."""
     inv, decision = decide_argv(tool, argv, Pins(session.context, session.namespaces))
-    audit = AuditLog.open(Path(session.audit_log))
-    record = {"session": session.id, "tool": tool, "argv": argv, "context": session.context}
+    audit = AuditLog.open(session.audit_log)
+    call = Call(session.id, tool, argv, session.context)
     if not decision.allowed:
-        audit.write(**record, decision=decision, exit_code=EXIT_BLOCKED, started=started)
+        audit.write(call, decision, EXIT_BLOCKED, started)
         if session.output == "envelope":
             from kro.shims.envelope_mode import print_policy_error
 
@@ -36,21 +35,25 @@ def run(session: Session, tool: str, argv: list[str], started: float) -> int:
         return EXIT_BLOCKED
     path = tool_path(session, tool)
     if not path or not os.access(path, os.X_OK):
-        missing = Decision(True, decision.rule, f"{tool} not found at {path or '(not recorded)'}", decision.verb)
-        audit.write(**record, decision=missing, exit_code=EXIT_NOT_FOUND, started=started)
+        missing = Decision(
+            True, decision.rule, f"{tool} not found at {path or '(not recorded)'}", decision.verb
+        )
+        audit.write(call, missing, EXIT_NOT_FOUND, started)
         if tool == "kubetail" and session.output == "envelope":
             from kro.shims.kubetail_fallback import answer
 
             return answer(session, inv)
-        sys.stderr.write(f"kro: {tool} is not installed where kro-run found it ({path}); install it and restart\n")
+        sys.stderr.write(
+            f"kro: {tool} is not installed where kro-run found it ({path}); install it and restart\n"
+        )
         return EXIT_NOT_FOUND
     pinned = executor.pinned_argv(inv, session)
     env = executor.session_env(os.environ, session)
     if session.output == "envelope":
         from kro.shims.envelope_mode import run_enveloped
 
-        return run_enveloped(session, inv, decision, path, pinned, env, audit, record, started)
-    audit.write(**record, decision=decision, exit_code=None, started=started)
+        return run_enveloped(session, inv, decision, path, pinned, env, audit, call, started)
+    audit.write(call, decision, None, started)
     executor.exec_tool(path, pinned, env)
     return 0  # unreachable: exec replaced the process
 
@@ -59,7 +62,8 @@ def main(tool: str, script: str, argv: list[str]) -> int:
     """Entry point of the bin/kubectl and bin/kubetail scripts a session holds."""
     started = time.monotonic()
     try:
-        session = load_session(Path(script).resolve().parent.parent / SESSION_FILE)
+        bin_dir = os.path.dirname(os.path.realpath(script))
+        session = load_session(os.path.join(os.path.dirname(bin_dir), SESSION_FILE))
         return run(session, tool, argv, started)
     except KroError as exc:
         sys.stderr.write(f"kro: {exc}\n")

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 
-import orjson
+from kro.shims import jsonio
 
-DATA_DIR = Path(__file__).resolve().parent / "data"
+DATA_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
 
 # pflag flag kinds, as the generator writes them.
 BOOL = "bool"  # NoOptDefVal "true": never consumes the next argument
@@ -36,6 +36,12 @@ class Tables:
     global_flags: dict[str, str]
     global_shorts: dict[str, str]
     root: Command
+    renames: dict[str, str]
+
+    def normalize(self, name: str) -> str:
+        """The tool's flag-name normalizer: `_` becomes `-`, then its renames (kubetail --context)."""
+        name = name.replace("_", "-")
+        return self.renames.get(name, name)
 
 
 def _flags(raw: dict[str, dict[str, object]]) -> tuple[dict[str, str], dict[str, str]]:
@@ -62,8 +68,9 @@ def _command(name: str, raw: dict[str, object]) -> Command:
 @cache
 def load(tool: str) -> Tables:
     """The tables of `tool` ('kubectl' or 'kubetail'), read once per process."""
-    raw = orjson.loads((DATA_DIR / f"{tool}_flags.json").read_bytes())
+    with open(os.path.join(DATA_DIR, f"{tool}_flags.json"), "rb") as handle:
+        raw = jsonio.loads(handle.read())
     g_kinds, g_shorts = _flags(raw["global"])
     root_flags = raw.get("root_flags") or {"help": {"short": "h", "kind": BOOL}}
     root = _command("", {"flags": root_flags, "subcommands": raw["commands"]})
-    return Tables(tool, g_kinds, g_shorts, root)
+    return Tables(tool, g_kinds, g_shorts, root, dict(raw.get("normalize") or {}))

@@ -63,14 +63,15 @@ def test_unknown_verbs_blocked(argv: list[str]) -> None:
     st.sampled_from(["secret", "secrets", "Secret/db", "secrets.v1.", "configmaps,secrets", "SECRET.v1/x"]),
     st.sampled_from(["yaml", "json", "jsonpath={.data}", "go-template={{.data}}", "custom-columns=A:.data",
                      "jsonpath-as-json={.data}", "template={{.data}}", "go-template-file=/t"]),
-    st.lists(st.sampled_from(["-n", "demo", "-l", "a=b", "-w", "--show-labels", "-A"]), max_size=4),
+    st.lists(st.sampled_from([["-n", "demo"], ["-l", "a=b"], ["-w"], ["--show-labels"], ["-A"]]), max_size=4),
     st.sampled_from(["-o{}", "--output={}", "-o={}", "--output {}"]),
 )  # fmt: skip
-def test_secret_data_outputs_blocked(resource: str, output: str, extra: list[str], form: str) -> None:
+def test_secret_data_outputs_blocked(resource: str, output: str, extra: list[list[str]], form: str) -> None:
     """Any argv naming secrets with a data-exposing output is blocked."""
     out_args = form.format(output).split(" ", 1)
     assert output not in SAFE_SECRET_OUTPUTS
-    _, decision = decide_argv("kubectl", ["get", resource, *extra, *out_args], PINS)
+    flags = [arg for pair in extra for arg in pair]
+    _, decision = decide_argv("kubectl", ["get", resource, *flags, *out_args], PINS)
     assert not decision.allowed
 
 
@@ -85,7 +86,9 @@ def test_parse_records_pin_position() -> None:
 @pytest.mark.parametrize(
     ("argv", "path", "positionals"),
     [
-        pytest.param(["-n", "get", "delete", "pod", "x"], ("delete",), ("pod", "x"), id="parse.flag-value-not-verb"),
+        pytest.param(
+            ["-n", "get", "delete", "pod", "x"], ("delete",), ("pod", "x"), id="parse.flag-value-not-verb"
+        ),
         pytest.param(["get", "-ojson", "pods"], ("get",), ("pods",), id="parse.short-attached"),
         pytest.param(["-v", "3", "config", "view"], ("config", "view"), (), id="parse.subcommand"),
         pytest.param(["get", "--", "-n", "x"], ("get",), (), id="parse.after-dash"),

@@ -53,7 +53,11 @@ CASES = [
     case("--context prod get pods", A, id="global.context-pinned.same"),
     case("get pods --context=prod", A, id="global.context-pinned.same-after-verb"),
     case("get pods --context=staging", "global.context-pinned", id="global.context-pinned.after-verb"),
-    case("--context prod --context staging get pods", "global.context-pinned", id="global.context-pinned.repeat"),
+    case(
+        "--context prod --context staging get pods",
+        "global.context-pinned",
+        id="global.context-pinned.repeat",
+    ),
     case("--context prod get pods", "global.context-pinned", Pins(), id="global.context-pinned.unpinned"),
     case("get pods --server=https://evil", "global.identity", id="global.identity.server-after-verb"),
     case("-shttps://evil get pods", "global.identity", id="global.identity.short-attached"),
@@ -73,7 +77,9 @@ CASES = [
     case("-v=x get pods", "global.verbosity", id="global.verbosity.not-int"),
     case("get pods --vmodule=x=9", "global.verbosity", id="global.verbosity.vmodule"),
     case("-v=8 get secrets -o name", "global.verbosity", id="global.verbosity.secret-bodies"),
-    case("get pods --warnings-as-errors --match-server-version --disable-compression", A, id="global.harmless"),
+    case(
+        "get pods --warnings-as-errors --match-server-version --disable-compression", A, id="global.harmless"
+    ),
     case("get pods -n demo", A, NS, id="global.namespace.allowed"),
     case("get pods -n kube-system", "global.namespace", NS, id="global.namespace.other"),
     case("get pods -A", "global.namespace", NS, id="global.namespace.all"),
@@ -124,7 +130,11 @@ CASES = [
     case("events -w --for pod/web-1", A, id="verb.events-for"),
     case("__complete get ''", A, id="verb.complete"),
     case(["__complete", "get", ""], A, id="verb.complete-empty-word"),
-    case(["__complete", "--context", "other", "get", "pods", ""], "global.context-pinned", id="verb.complete-context"),
+    case(
+        ["__complete", "--context", "other", "get", "pods", ""],
+        "global.context-pinned",
+        id="verb.complete-context",
+    ),
     case(["__completeNoDesc", "-s", "https://evil", "get", ""], "global.identity", id="verb.complete-server"),
     case(["__complete", "--namespace", ""], A, id="verb.complete-flag-value"),
     # read.*
@@ -148,7 +158,11 @@ CASES = [
     case("get --raw //api/v1/secrets", "read.raw-path", id="read.raw-path.double-slash"),
     case("get --raw /api/v1/secrets?watch=1", "secret.value-exposure", id="secret.raw-watch"),
     case("get --raw /api/v1/pods?watch=1&fieldSelector=x", A, id="read.raw-path.watch-pods"),
-    case("get --raw /api/v1/events?fieldSelector=involvedObject.kind=Secret", "read.raw-path", id="read.raw-path.query-secret"),
+    case(
+        "get --raw /api/v1/events?fieldSelector=involvedObject.kind=Secret",
+        "read.raw-path",
+        id="read.raw-path.query-secret",
+    ),
     case("get --raw api/v1/pods", "read.raw-path", id="read.raw-path.relative"),
     case("get --raw /logs/", "read.raw-path", id="read.raw-path.unlisted"),
     case("get --raw /api/v1/namespaces/web/pods", A, NS, id="global.namespace.raw-in-list"),
@@ -187,7 +201,8 @@ def test_policy(argv: list[str], rule: str, pins: Pins) -> None:
     _, decision = decide_argv("kubectl", argv, pins)
     assert decision.rule == rule, decision.reason
     assert decision.allowed is (rule == A)
-    assert decision.reason and "\n" not in decision.reason
+    assert decision.reason
+    assert "\n" not in decision.reason
 
 
 @pytest.mark.parametrize(
