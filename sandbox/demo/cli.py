@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import argparse
 import signal
-import sys
 import tempfile
 import threading
 from pathlib import Path
 from types import FrameType
 
 from kro.sandbox.demo.server import CONTEXT, OTHER_CONTEXT, DemoCluster
+from kro.shims.errors import ConfigError, KroError
 
 DESCRIPTION = f"""\
 Serve the bundled demo cluster: a read-only Kubernetes API on 127.0.0.1 that the real kubectl
@@ -40,7 +40,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--request-log", type=Path, metavar="PATH",
                         help="append one JSON line per request (method, path, query, status)")
     parser.add_argument("--token", metavar="T",
-                        help="require this bearer token (401 without it); the kubeconfig carries it")
+                        help="require this bearer token (401 without it); serves HTTPS with a bundled "
+                        "self-signed localhost certificate, since kubectl sends tokens only over TLS; "
+                        "the kubeconfig carries the token and the CA")
     parser.add_argument("--pods", type=int, metavar="N",
                         help="scale Deployment web so the cluster holds N pods (for benchmarks)")
     return parser
@@ -51,6 +53,16 @@ def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     if args.pods is not None and args.pods < 0:
         _parser().error("--pods must be >= 0")
+    if args.request_log is not None:
+        try:
+            args.request_log.open("ab").close()
+        except OSError as exc:
+            reason = exc.strerror or exc
+            raise ConfigError(f"cannot open the request log {args.request_log}: {reason}") from exc
+    try:
+        demo = DemoCluster(port=args.port, token=args.token, pods=args.pods, request_log=args.request_log)
+    except OSError as exc:
+        raise KroError(f"cannot serve on 127.0.0.1:{args.port}: {exc.strerror or exc}") from exc
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -58,16 +70,15 @@ def main(argv: list[str]) -> int:
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        with tempfile.TemporaryDirectory(prefix="kro-demo-") as tmp, DemoCluster(
-            port=args.port, token=args.token, pods=args.pods, request_log=args.request_log
-        ) as demo:
-            kubeconfig = demo.write_kubeconfig(args.write_kubeconfig or Path(tmp) / "kubeconfig")
+        with tempfile.TemporaryDirectory(prefix="kro-demo-") as tmp, demo:
+            target = args.write_kubeconfig or Path(tmp) / "kubeconfig"
+            try:
+                kubeconfig = demo.write_kubeconfig(target)
+            except OSError as exc:
+                raise ConfigError(f"cannot write the kubeconfig {target}: {exc.strerror or exc}") from exc
             print(f"kro demo: serving {demo.url} (kubeconfig: {kubeconfig}, context {CONTEXT})", flush=True)
             while not stop.wait(0.5):
                 pass
-    except OSError as exc:
-        print(f"kro demo: {exc}", file=sys.stderr)
-        return 1
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

@@ -239,7 +239,11 @@ class DemoCluster:
         self._store = build_store(time.time(), pods)
         self._log = RequestLog(Path(request_log) if request_log else None)
         self._api = Api(self._store, token, watch_seconds)
-        self._httpd = _Server((host, port), self._api, self._log, _tls_context() if self.tls else None)
+        try:
+            self._httpd = _Server((host, port), self._api, self._log, _tls_context() if self.tls else None)
+        except OSError:
+            self._log.close()
+            raise
         self.port = int(self._httpd.server_address[1])
         self.url = f"{'https' if self.tls else 'http'}://{host}:{self.port}"
         self._api.server_address = f"{host}:{self.port}"
