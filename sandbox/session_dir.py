@@ -14,7 +14,7 @@ import kro
 from kro.shims.session import SESSION_FILE, Session
 
 SHIM_MARKER = "kro.shims.shim"
-SHIM_TEMPLATE = """#!{python} -I -S
+SHIM_TEMPLATE = """#!{python} -IS
 # kro {tool} shim: every call is decided by the read-only policy, pinned and audited.
 import sys
 sys.path[:0] = {paths!r}
@@ -23,7 +23,7 @@ raise SystemExit(main({tool!r}, __file__, sys.argv[1:]))
 """
 _SH_TEMPLATE = """#!/bin/sh
 # kro {tool} shim: every call is decided by the read-only policy, pinned and audited.
-exec '{python}' -I -S -c 'import sys; sys.path[:0] = {paths!r}
+exec '{python}' -IS -c 'import sys; sys.path[:0] = {paths!r}
 from kro.shims.shim import main
 raise SystemExit(main({tool!r}, sys.argv[1], sys.argv[2:]))' "$0" "$@"
 """

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 from typing import IO
@@ -21,7 +22,9 @@ _MESSAGE_CAP = 4000
 class Collector:
     """Splits output into lines, redacts them, keeps a bounded preview and spills the rest to a file."""
 
-    def __init__(self, spill: Path | None, stream_lines: int | None) -> None:
+    def __init__(
+        self, spill: Path | None, stream_lines: int | None, grep: re.Pattern[str] | None = None
+    ) -> None:
         self.redactor = Redactor()
         self.preview: list[str] = []
         self.preview_bytes = 0
@@ -33,6 +36,7 @@ class Collector:
         self.partial = b""
         self.final_newline = True
         self.stream_lines = stream_lines
+        self.grep = grep
 
     def feed(self, chunk: bytes) -> bool:
         """Take a chunk of stdout; False once a stream has given enough lines."""
@@ -45,7 +49,8 @@ class Collector:
 
     def _line(self, raw: bytes) -> None:
         for text in self.redactor.feed(raw.decode("utf-8", "surrogateescape")):
-            self._emit(text)
+            if self.grep is None or self.grep.search(text):
+                self._emit(text)
 
     def _emit(self, text: str) -> None:
         self.lines += 1
@@ -124,6 +129,59 @@ def print_policy_error(session: Session, decision: Decision) -> None:
     emit(envelope.error("policy", decision.reason, session.context, session.notice, decision.rule))
 
 
+def new_collector(session: Session, inv: Invocation, grep: re.Pattern[str] | None = None) -> Collector:
+    """A collector whose spill file is a fresh name in the session's per-context cache."""
+    ext = "json" if _output_kind(inv).startswith("json") else "txt"
+    spill = new_file(_cache(session), session.context, inv.verb or inv.tool, ext)
+    return Collector(spill, MAX_LINES if is_stream(inv) else None, grep)
+
+
+def _cache(session: Session) -> Path:
+    return Path(session.cache_dir) if session.cache_dir else cache_root()
+
+
+def capture(session: Session, inv: Invocation, collector: Collector, path: str, argv: list[str],
+            env: dict[str, str]) -> executor.Captured:  # fmt: skip
+    """Run one tool call into `collector` under the session's time bounds."""
+    stream = is_stream(inv)
+    seconds = session.stream_seconds if stream else session.request_timeout
+    return executor.run_captured(path, argv, env, collector.feed, seconds=seconds, stream=stream)
+
+
+def finish(session: Session, inv: Invocation, collector: Collector, results: list[executor.Captured],
+           notice: str | None) -> int:  # fmt: skip
+    """Print the one envelope for the captured run(s); returns the exit code for the audit."""
+    collector.finish()
+    stderr_text, _ = _redacted(b"".join(r.stderr for r in results))
+    code = next((r.exit_code for r in results if r.exit_code != 0), 0)
+    if any(r.timed_out for r in results):
+        out = envelope.error(
+            "infra",
+            f"{inv.tool} did not finish within {session.request_timeout:g} s and was stopped; the cluster "
+            "may be slow or unreachable (retry, or narrow the request with -n, -l or --limit)",
+            session.context,
+            notice,
+        )
+    elif code != 0 and not any(r.stopped for r in results):
+        message = stderr_text.strip()[:_MESSAGE_CAP] or f"{inv.tool} exited with code {code}"
+        out = envelope.error(envelope.classify(message), message, session.context, notice)
+    else:
+        if any(r.stopped for r in results):
+            notice = envelope.join_notice(
+                notice,
+                f"The stream was stopped after {session.stream_seconds:g} s or {MAX_LINES} lines; to read "
+                "more, rerun without -w/-f, or with --since/--tail to choose the window.",
+            )
+        machine = _output_kind(inv) not in ("", "wide")
+        render = "agent" if collector.truncated or machine else "verbatim"
+        notes = tuple(_notes(collector, inv, stderr_text if code == 0 else ""))
+        out = envelope.ok(envelope.Output(collector.content(), render, notes), session.context, notice)
+    emit(out)
+    if collector.truncated:
+        prune(_cache(session))
+    return code
+
+
 def run_enveloped(
     session: Session,
     inv: Invocation,
@@ -135,44 +193,11 @@ def run_enveloped(
     call: Call,
     started: float,
 ) -> int:
-    """Run an allowed call, print its envelope, then audit it with kubectl's exit code."""
-    stream = is_stream(inv)
-    verb = inv.verb or inv.tool
-    ext = "json" if _output_kind(inv).startswith("json") else "txt"
-    root = Path(session.cache_dir) if session.cache_dir else cache_root()
-    spill = new_file(root, session.context, verb, ext)
-    collector = Collector(spill, MAX_LINES if stream else None)
-    seconds = session.stream_seconds if stream else session.request_timeout
-    result = executor.run_captured(path, pinned, env, collector.feed, seconds=seconds, stream=stream)
-    collector.finish()
-    stderr_text, _ = _redacted(result.stderr)
-    notice = session.notice
-    if result.timed_out:
-        out = envelope.error(
-            "infra",
-            f"{inv.tool} did not finish within {seconds:g} s and was stopped; the cluster may be slow "
-            "or unreachable (retry, or narrow the request with -n, -l or --limit)",
-            session.context,
-            notice,
-        )
-    elif result.exit_code != 0 and not result.stopped:
-        message = stderr_text.strip()[:_MESSAGE_CAP] or f"{inv.tool} exited with code {result.exit_code}"
-        out = envelope.error(envelope.classify(message), message, session.context, notice)
-    else:
-        if result.stopped:
-            notice = envelope.join_notice(
-                notice,
-                f"The stream was stopped after {session.stream_seconds:g} s or {MAX_LINES} lines; to read "
-                "more, rerun without -w/-f, or with --since/--tail to choose the window.",
-            )
-        machine = _output_kind(inv) not in ("", "wide")
-        render = "agent" if collector.truncated or machine else "verbatim"
-        notes = tuple(_notes(collector, inv, stderr_text if result.exit_code == 0 else ""))
-        out = envelope.ok(envelope.Output(collector.content(), render, notes), session.context, notice)
-    emit(out)
-    audit.write(call, decision, result.exit_code, started)
-    if collector.truncated:
-        prune(root)
+    """Run an allowed call, print its envelope, then audit it with the tool's exit code."""
+    collector = new_collector(session, inv)
+    result = capture(session, inv, collector, path, pinned, env)
+    code = finish(session, inv, collector, [result], session.notice)
+    audit.write(call, decision, code, started)
     return 0
 
 

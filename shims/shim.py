@@ -35,14 +35,14 @@ def run(session: Session, tool: str, argv: list[str], started: float) -> int:
         return EXIT_BLOCKED
     path = tool_path(session, tool)
     if not path or not os.access(path, os.X_OK):
+        if tool == "kubetail":
+            from kro.shims.kubetail_fallback import answer
+
+            return answer(session, inv, decision, audit, call, started)
         missing = Decision(
             True, decision.rule, f"{tool} not found at {path or '(not recorded)'}", decision.verb
         )
         audit.write(call, missing, EXIT_NOT_FOUND, started)
-        if tool == "kubetail" and session.output == "envelope":
-            from kro.shims.kubetail_fallback import answer
-
-            return answer(session, inv)
         sys.stderr.write(
             f"kro: {tool} is not installed where kro-run found it ({path}); install it and restart\n"
         )
