@@ -68,6 +68,7 @@ class RequestLog:
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 128  # bursts of concurrent kubectl processes must not be refused
 
     def __init__(
         self, address: tuple[str, int], api: Api, log: RequestLog, tls: ssl.SSLContext | None
@@ -107,8 +108,6 @@ class _Server(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    server_version = "kro-demo"
-    sys_version = ""
     timeout = 120
     server: _Server
 
@@ -117,6 +116,10 @@ class _Handler(BaseHTTPRequestHandler):
         if name.startswith("do_"):
             return self._serve
         raise AttributeError(name)
+
+    def version_string(self) -> str:
+        """The Server header: say plainly what answers."""
+        return "kro-demo"
 
     def log_message(self, format: str, *args: Any) -> None:
         """Silence the default stderr access log; the request log records everything."""
