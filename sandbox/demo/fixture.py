@@ -34,8 +34,11 @@ CRASHLOOP_POD = "web-7c9f8d6b5d-zr2wn"
 WEB_PODS = ("web-7c9f8d6b5d-4xkqp", "web-7c9f8d6b5d-9tmzl", CRASHLOOP_POD)
 NODES = ("demo-control-plane", "demo-worker")
 
+# What the fixture's {{NAME}} / {{b64 NAME}} placeholders stand for.
 _PLACEHOLDERS = {
-    name: value for name, value in globals().items() if name.isupper() and isinstance(value, str)
+    "FAKE_SECRET_PASSWORD": FAKE_SECRET_PASSWORD, "FAKE_BEARER_TOKEN": FAKE_BEARER_TOKEN,
+    "FAKE_ENV_PASSWORD": FAKE_ENV_PASSWORD, "FAKE_SA_TOKEN": FAKE_SA_TOKEN, "INJECTION_TEXT": INJECTION_TEXT,
+    "LOG_INJECTION_TEXT": LOG_INJECTION_TEXT, "DEMO_NAMESPACE": DEMO_NAMESPACE, "DB_USERNAME": DB_USERNAME,
 }
 _PLACEHOLDER = re.compile(r"\{\{(b64 )?([A-Z_]+)\}\}")
 _SUFFIX_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
