@@ -211,7 +211,7 @@ class _Proc:
             stderr=subprocess.STDOUT,
             env=env,
             # Only prctl() runs between fork and exec: safe enough even with threads around.
-            preexec_fn=_die_with_parent(),  # noqa: PLW1509
+            preexec_fn=_die_with_parent(),
         )
 
     def alive(self) -> bool:
