@@ -149,8 +149,8 @@ def capture(session: Session, inv: Invocation, collector: Collector, path: str, 
 
 
 def finish(session: Session, inv: Invocation, collector: Collector, results: list[executor.Captured],
-           notice: str | None) -> int:  # fmt: skip
-    """Print the one envelope for the captured run(s); returns the exit code for the audit."""
+           notice: str | None) -> tuple[dict[str, object], int]:  # fmt: skip
+    """The one envelope for the captured run(s), and the exit code for the audit."""
     collector.finish()
     stderr_text, _ = _redacted(b"".join(r.stderr for r in results))
     code = next((r.exit_code for r in results if r.exit_code != 0), 0)
@@ -176,10 +176,9 @@ def finish(session: Session, inv: Invocation, collector: Collector, results: lis
         render = "agent" if collector.truncated or machine else "verbatim"
         notes = tuple(_notes(collector, inv, stderr_text if code == 0 else ""))
         out = envelope.ok(envelope.Output(collector.content(), render, notes), session.context, notice)
-    emit(out)
     if collector.truncated:
         prune(_cache(session))
-    return code
+    return out, code
 
 
 def run_enveloped(
@@ -194,11 +193,19 @@ def run_enveloped(
     started: float,
 ) -> int:
     """Run an allowed call, print its envelope, then audit it with the tool's exit code."""
-    collector = new_collector(session, inv)
-    result = capture(session, inv, collector, path, pinned, env)
-    code = finish(session, inv, collector, [result], session.notice)
+    out, code = read(session, inv, path, pinned, env)
+    emit(out)
     audit.write(call, decision, code, started)
     return 0
+
+
+def read(
+    session: Session, inv: Invocation, path: str, pinned: list[str], env: dict[str, str]
+) -> tuple[dict[str, object], int]:
+    """Run one allowed call and build its envelope (no printing, no audit): shared with MCP."""
+    collector = new_collector(session, inv)
+    result = capture(session, inv, collector, path, pinned, env)
+    return finish(session, inv, collector, [result], session.notice)
 
 
 def _redacted(data: bytes) -> tuple[str, int]:

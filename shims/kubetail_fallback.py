@@ -142,7 +142,8 @@ def answer(
         capture(session, inv, collector, session.kubectl, executor.pinned_argv(sub_inv, session), env)
         for sub_inv, _ in decided
     ]
-    code = finish(session, inv, collector, results, envelope.join_notice(session.notice, NOTICE))
+    answer_env, code = finish(session, inv, collector, results, envelope.join_notice(session.notice, NOTICE))
+    envelope_mode_emit(answer_env)
     audit.write(call, decision, code, started)
     return 0
 
