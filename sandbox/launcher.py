@@ -7,14 +7,13 @@ import os
 import shutil
 import subprocess
 import sys
-import uuid
 from contextlib import ExitStack
 from pathlib import Path
 
-from kro.sandbox import kubeconfig as kc
 from kro.sandbox import session_dir
-from kro.shims.audit import AuditLog, default_path
-from kro.shims.errors import CommandNotFound, ConfigError, KroError, ToolNotFound, UsageError
+from kro.sandbox.pinning import Options, build_session
+from kro.shims.audit import default_path
+from kro.shims.errors import CommandNotFound, ConfigError, KroError, UsageError
 from kro.shims.session import Session
 
 DESCRIPTION = """Run CMD (an agent such as `claude` or `codex`, or a CI script) in a read-only kro session.
@@ -33,7 +32,6 @@ exit codes: CMD's own; 69 kubectl not found, 78 kubeconfig/context/audit problem
 # Variables removed from the agent's environment: they change what kubectl runs or caches.
 SCRUB_PREFIXES = ("KUBECTL_",)
 SCRUB_NAMES = ("KUBECACHEDIR",)
-PINNED_ENV = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -86,49 +84,6 @@ def _start_demo(stack: ExitStack, workdir: Path) -> Path:
     return demo.write_kubeconfig(workdir / "demo-kubeconfig")
 
 
-def make_session(
-    args: argparse.Namespace, env: dict[str, str], workdir: Path, kubeconfig: Path | None
-) -> Session:
-    """Resolve tools, kubeconfig and context, and write the session into `workdir`."""
-    kubectl = session_dir.find_real("kubectl", env.get("PATH", ""))
-    if kubectl is None:
-        raise ToolNotFound(
-            "kubectl not found on PATH; install it (https://kubernetes.io/docs/tasks/tools/) and retry"
-        )
-    files = [kubeconfig] if kubeconfig else kc.kubeconfig_files(args.kubeconfig, env)
-    config = kc.load(files, explicit=bool(kubeconfig or args.kubeconfig))
-    context = kc.choose_context(config, args.context)
-    namespace = None
-    if args.namespaces:
-        current = config.contexts[context].get("namespace") or "default"
-        namespace = current if current in args.namespaces else args.namespaces[0]
-    pinned = workdir / "kubeconfig"
-    kc.write_private(kc.minified(config, context, namespace), pinned)
-    audit = (args.audit_log or Path(default_path())).expanduser().absolute()
-    AuditLog.open(str(audit)).close()  # fail now, not on the agent's first call
-    (workdir / "kube-cache").mkdir(mode=0o700, exist_ok=True)
-    session = Session(
-        id=uuid.uuid4().hex[:12],
-        dir=str(workdir),
-        context=context,
-        kubeconfig=str(pinned),
-        kubectl=kubectl,
-        kubetail=session_dir.find_real("kubetail", env.get("PATH", "")),
-        namespaces=tuple(args.namespaces),
-        output=args.output,
-        audit_log=str(audit),
-        launcher_pid=os.getpid(),
-        notice=args.notice,
-        redact=args.redact,
-        stream_seconds=args.stream_seconds,
-        request_timeout=args.request_timeout,
-        kube_cache_dir=str(workdir / "kube-cache"),
-        env={name: env.get(name) for name in PINNED_ENV},
-    )
-    session_dir.install(session)
-    return session
-
-
 def _resolve_cmd(cmd: list[str], env: dict[str, str]) -> str:
     found = shutil.which(cmd[0], path=env["PATH"])
     if found is None:
@@ -151,7 +106,18 @@ def run(argv: list[str]) -> int:
         if args.demo and args.context is None:
             args.context = "kro-demo"
         env = dict(os.environ)
-        session = make_session(args, env, workdir, demo_config)
+        opts = Options(
+            context=args.context,
+            kubeconfig=args.kubeconfig,
+            namespaces=tuple(args.namespaces),
+            output=args.output,
+            audit_log=args.audit_log,
+            notice=args.notice,
+            redact=args.redact,
+            stream_seconds=args.stream_seconds,
+            request_timeout=args.request_timeout,
+        )
+        session = build_session(opts, env, workdir, demo_config)
         child_env = agent_env(env, session)
         if not cmd:
             from kro.sandbox.tour import run_tour

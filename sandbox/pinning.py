@@ -1,0 +1,78 @@
+"""Build a pinned Session: find the real tools, minify the kubeconfig to one context, check the audit log."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from kro.sandbox import kubeconfig as kc
+from kro.sandbox import session_dir
+from kro.shims.audit import AuditLog, default_path
+from kro.shims.errors import ToolNotFound
+from kro.shims.session import Session
+
+# Proxy settings are pinned at launch: an agent must not route kubectl (and its token) elsewhere.
+PINNED_ENV = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy")
+
+
+@dataclass(frozen=True)
+class Options:
+    """What the user asked for: kubeconfig, context, namespaces and output settings."""
+
+    context: str | None = None
+    kubeconfig: str | None = None
+    namespaces: tuple[str, ...] = ()
+    output: str = "envelope"
+    audit_log: Path | None = None
+    notice: str | None = None
+    redact: bool = False
+    stream_seconds: float = 10.0
+    request_timeout: float = 30.0
+
+
+def build_session(
+    opts: Options, env: dict[str, str], workdir: Path, kubeconfig: Path | None = None
+) -> Session:
+    """Resolve tools, kubeconfig and context, and write the pinned session into `workdir`.
+
+    `kubeconfig` overrides the user's (the demo cluster's); errors are KroErrors with exit codes.
+    """
+    kubectl = session_dir.find_real("kubectl", env.get("PATH", ""))
+    if kubectl is None:
+        raise ToolNotFound(
+            "kubectl not found on PATH; install it (https://kubernetes.io/docs/tasks/tools/) and retry"
+        )
+    files = [kubeconfig] if kubeconfig else kc.kubeconfig_files(opts.kubeconfig, env)
+    config = kc.load(files, explicit=bool(kubeconfig or opts.kubeconfig))
+    context = kc.choose_context(config, opts.context)
+    namespace = None
+    if opts.namespaces:
+        current = config.contexts[context].get("namespace") or "default"
+        namespace = current if current in opts.namespaces else opts.namespaces[0]
+    pinned = workdir / "kubeconfig"
+    kc.write_private(kc.minified(config, context, namespace), pinned)
+    audit = (opts.audit_log or Path(default_path())).expanduser().absolute()
+    AuditLog.open(str(audit)).close()  # fail now, not on the agent's first call
+    (workdir / "kube-cache").mkdir(mode=0o700, exist_ok=True)
+    session = Session(
+        id=uuid.uuid4().hex[:12],
+        dir=str(workdir),
+        context=context,
+        kubeconfig=str(pinned),
+        kubectl=kubectl,
+        kubetail=session_dir.find_real("kubetail", env.get("PATH", "")),
+        namespaces=opts.namespaces,
+        output=opts.output,
+        audit_log=str(audit),
+        launcher_pid=os.getpid(),
+        notice=opts.notice,
+        redact=opts.redact,
+        stream_seconds=opts.stream_seconds,
+        request_timeout=opts.request_timeout,
+        kube_cache_dir=str(workdir / "kube-cache"),
+        env={name: env.get(name) for name in PINNED_ENV},
+    )
+    session_dir.install(session)
+    return session
