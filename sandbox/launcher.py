@@ -49,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="allow reads only in this namespace (repeatable); -A is then blocked",
     )  # fmt: skip
     parser.add_argument(
-        "--output", choices=("envelope", "plain"), default="plain",
+        "--output", choices=("envelope", "plain"), default="envelope",
         help="envelope: one typed JSON object per call (default, for agents); plain: kubectl's own output",
     )  # fmt: skip
     parser.add_argument("--audit-log", type=Path, help=f"audit log (default: {default_path()})")

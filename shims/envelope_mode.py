@@ -33,7 +33,7 @@ class Collector:
         self.bytes = 0
         self.path = spill
         self.file: IO[bytes] | None = None
-        self.partial = b""
+        self.partial = bytearray()
         self.final_newline = True
         self.stream_lines = stream_lines
         self.grep = grep
@@ -41,9 +41,14 @@ class Collector:
     def feed(self, chunk: bytes) -> bool:
         """Take a chunk of stdout; False once a stream has given enough lines."""
         self.bytes += len(chunk)
-        pieces = (self.partial + chunk).split(b"\n")
-        self.partial = pieces.pop()
-        for raw in pieces:
+        if b"\n" not in chunk:
+            self.partial += chunk  # a long line grows in place: no quadratic re-joining
+            return True
+        head, *rest = chunk.split(b"\n")
+        self.partial += head
+        self._line(bytes(self.partial))
+        self.partial = bytearray(rest.pop())
+        for raw in rest:
             self._line(raw)
         return self.stream_lines is None or self.lines < self.stream_lines
 
@@ -74,8 +79,8 @@ class Collector:
         """Flush the last partial line and anything the redactor still holds."""
         if self.partial:
             self.final_newline = False
-            self._line(self.partial)
-            self.partial = b""
+            self._line(bytes(self.partial))
+            self.partial = bytearray()
         for text in self.redactor.flush():
             self._emit(text)
         if self.file is not None:

@@ -12,7 +12,10 @@ _POINTER = re.compile(
 )
 _HARMLESS_VALUE = re.compile(r"""(?i)\s*(?:true|false|null|~|""|''|\{\}|\[\]|<none>|<unset>)?\s*,?\s*$""")
 
-_PRECHECK = re.compile(r"(?i)bearer|eyJ|AKIA|ASIA|PRIVATE KEY|" + _SENSITIVE + r"|\bdata\b|stringData")
+# Cheap substring tests (lower-cased) that every secret shape below contains; a line with none is left
+# alone without running a regex over it (a case-insensitive regex crawls over a 50 MB line).
+_KEYWORDS = ("bearer", "eyj", "akia", "asia", "private", "passw", "secret", "token", "apikey", "api_key",
+             "api-key", "credential", "accesskey", "access_key", "access-key")  # fmt: skip
 _BEARER = re.compile(r"(?i)\b(bearer\s+)([A-Za-z0-9._~+/=-]{8,})")
 _JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*")
 _AWS = re.compile(r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b")
@@ -24,13 +27,19 @@ _PAIR = re.compile(
     r"""(?P<pre>(?P<q>["']?)(?P<key>[A-Za-z0-9_.\-]*"""
     + _SENSITIVE
     + r"""[A-Za-z0-9_.\-]*)(?P=q)\s*(?::|=)\s*)"""
-    r"""(?P<val>"(?:[^"\\]|\\.)*"|'[^']*'|[^\s,;&]+)""",
+    r"""(?P<val>"(?:[^"\\]|\\.)*"|'[^']*'|[^\s,;&{\[][^\s,;&]*)""",
     re.IGNORECASE,
 )
 # An env entry's name line (YAML `- name: X` / JSON `"name": "X",`) whose value follows on the next line.
 _ENV_NAME = re.compile(r"""^\s*-?\s*"?name"?\s*:\s*"?(?P<name>[^",\s]+)"?,?\s*$""")
 _ENV_VALUE = re.compile(r"""^(?P<pre>\s*"?value"?\s*:\s*)(?P<val>.+?)(?P<comma>,?)\s*$""")
 _SENSITIVE_NAME = re.compile(_SENSITIVE, re.IGNORECASE)
+# An env entry on one line: JSON {"name":"DB_PASSWORD","value":"x"} or Go's map[name:DB_PASSWORD value:x].
+_INLINE_ENV = re.compile(
+    r"""(?P<pre>["']?name["']?\s*[:=]\s*["']?[^"'\s,\]}]*""" + _SENSITIVE + r"""[^"'\s,\]}]*["']?[\s,]*"""
+    r"""["']?value["']?\s*[:=]\s*)(?P<val>"(?:[^"\\]|\\.)*"|[^\s,\]}]+)""",
+    re.IGNORECASE,
+)
 _DATA_KEY = re.compile(r"""^(?P<indent>\s*)"?(?:data|stringData)"?\s*:\s*\{?\s*$""")
 _KIND = re.compile(r"""^\s*"?kind"?\s*:\s*"?(?P<kind>[A-Za-z]+)"?,?\s*$""")
 
@@ -60,7 +69,8 @@ class Redactor:
         if _POINTER.search(key) or _HARMLESS_VALUE.fullmatch(value) or MARK in value:
             return match.group(0)
         self.count += 1
-        quote = value[0] if value[0] in "\"'" else ""
+        # Keep JSON valid: an unquoted JSON value (number, bare word) becomes a quoted string.
+        quote = value[0] if value[0] in "\"'" else match.group("q") and '"'
         return f"{match.group('pre')}{quote}{MARK}{quote}"
 
     def line(self, text: str) -> str:
@@ -79,7 +89,8 @@ class Redactor:
                 val = value.group("val")
                 quote = val[0] if val[0] in "\"'" else ""
                 return f"{value.group('pre')}{quote}{MARK}{quote}{value.group('comma')}"
-        if not _PRECHECK.search(text):
+        lowered = text.lower()
+        if not any(word in lowered for word in _KEYWORDS):
             return text
         env = _ENV_NAME.match(text)
         if env and _SENSITIVE_NAME.search(env.group("name")):
@@ -92,7 +103,16 @@ class Redactor:
         text = self._sub(_BEARER, r"\1" + MARK, text)
         text = self._sub(_JWT, MARK, text)
         text = self._sub(_AWS, MARK, text)
+        text = _INLINE_ENV.sub(self._inline_env, text)
         return _PAIR.sub(self._pair, text)
+
+    def _inline_env(self, match: re.Match[str]) -> str:
+        value = match.group("val")
+        if MARK in value or _HARMLESS_VALUE.fullmatch(value):
+            return match.group(0)
+        self.count += 1
+        quote = '"' if value.startswith('"') else ""
+        return f"{match.group('pre')}{quote}{MARK}{quote}"
 
     def feed(self, text: str) -> list[str]:
         """Redact one line; data/stringData blocks are held until the object's kind is known."""

@@ -58,6 +58,7 @@ class Store:
     clock: Clock
     objects: dict[Key, list[Obj]] = field(default_factory=dict)
     logs: dict[str, list[str]] = field(default_factory=dict)
+    raw_logs: dict[str, bytes] = field(default_factory=dict)
     resource_version: int = 1000
     _index: dict[tuple[Key, str, str], Obj] = field(default_factory=dict)
 

@@ -65,6 +65,9 @@ def pod_log(store: Store, pod: Obj, req: Request) -> Response:
     if previous and not cs.get("lastState", {}).get("terminated"):
         raise bad_request(f'previous terminated container "{container}" in pod "{name}" not found')
     key = f"{ns}/{name}/{container}"
+    raw = store.raw_logs.get(key)
+    if raw is not None:
+        return Response(200, raw, "text/plain")
     lines = (store.logs.get(f"{key}/previous") if previous else None) or store.logs.get(key) \
         or store.logs.get(container) or _GENERIC
     start, end = _window(pod, container, previous, store.clock.now)

@@ -236,10 +236,13 @@ class DemoCluster:
         host: str = "127.0.0.1",
         tls: bool | None = None,
         watch_seconds: float = 0.0,
+        raw_logs: dict[str, bytes] | None = None,
     ) -> None:
         self.token = token
         self.tls = token is not None if tls is None else tls
         self._store = build_store(time.time(), pods)
+        # Tests of hostile output: container logs given as raw bytes ("ns/pod/container").
+        self._store.raw_logs = dict(raw_logs or {})
         self._log = RequestLog(Path(request_log) if request_log else None)
         self._api = Api(self._store, token, watch_seconds)
         try:
