@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 SCHEMA_VERSION = "1"
 _INFRA = re.compile(
-    r"(?i)connection refused|unable to connect|dial tcp|no such host|i/o timeout|timed? ?out|"
+    r"(?i)refused|unable to connect|dial tcp|no such host|i/o timeout|timed? ?out|"
     r"deadline exceeded|tls|x509|certificate|unauthorized|provide credentials|must be logged in|"
     r"\beof\b|connection reset|server is currently unable|serviceunavailable|internal ?error|"
     r"getting credentials|exec plugin|no route to host|network is unreachable|handshake"
