@@ -1,0 +1,267 @@
+"""Turn the funnel's envelope into a tool result: parse tables and JSON, scrub secrets, keep it bounded."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from kro.mcp.outputs import (
+    CanIOut,
+    ErrorOut,
+    Meta,
+    ObjectOut,
+    SecretInfo,
+    SecretListOut,
+    SecretOut,
+    TableOut,
+    TextOut,
+)
+from kro.shims.redact import MARK, redact_text
+
+# Largest spilled object read back whole; bigger ones stay in the cache file the notes name.
+MAX_OBJECT_BYTES = 128 * 1024
+# The core's truncation notes (kro/shims/envelope_mode.py); the path names the redacted cache file.
+_SPILL = re.compile(
+    r"content holds the first \d+ of \d+ lines; the whole output \(\d+ lines, \d+ bytes\) is in "
+    r"(?P<path>.+?)\. (?:Query it with jq, e\.g\. jq -r '[^']*' |Search it with grep or page it with "
+    r"sed -n '[^']*' )(?P=path)\s*"
+)
+_CELL = re.compile(r"\S+(?: \S+)*")
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One tool result: text blocks for the model, structured content, and whether it is an error."""
+
+    texts: tuple[str, ...]
+    structured: dict[str, Any]
+    is_error: bool = False
+
+
+def column_key(header: str) -> str:
+    """A table header as a JSON key: 'PORT(S)' -> ports, 'CPU(%)' -> cpu_percent, 'LAST SEEN' -> last_seen."""
+    text = header.lower().replace("(s)", "s").replace("(%)", "_percent")
+    return re.sub(r"[^a-z0-9]+", "_", text).strip("_") or "column"
+
+
+def parse_table(text: str) -> tuple[list[str], list[dict[str, str]]]:
+    """kubectl's aligned table as column keys and row objects (cells start where their header starts)."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    if not lines:
+        return [], []
+    cells = list(_CELL.finditer(lines[0]))
+    keys = [column_key(m.group()) for m in cells]
+    starts = [m.start() for m in cells]
+    rows = []
+    for line in lines[1:]:
+        aligned = all(s == 0 or s > len(line) or line[s - 1] == " " for s in starts)
+        if aligned:
+            values = [line[s:e].strip() for s, e in zip(starts, [*starts[1:], None], strict=True)]
+        else:  # not tabwriter-aligned: fall back to runs of two or more spaces
+            values = re.split(r"\s{2,}", line.strip(), maxsplit=len(keys) - 1)
+        rows.append(dict(zip(keys, values + [""] * (len(keys) - len(values)), strict=False)))
+    return keys, rows
+
+
+def _sensitive(key: str, value: str) -> bool:
+    """Whether the core's redactor would hide `value` when it is written as `key: value`."""
+    return redact_text(f"{json.dumps(key)}: {json.dumps(value)}")[1] > 0
+
+
+class Scrubber:
+    """Structural redaction of parsed JSON, on top of the core's line-by-line pass."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def value(self, value: Any, key: str | None = None) -> Any:
+        """A scrubbed copy of any JSON value."""
+        if isinstance(value, dict):
+            return self._object(value)
+        if isinstance(value, list):
+            return [self.value(item, key) for item in value]
+        if isinstance(value, str):
+            return self._string(value, key)
+        return value
+
+    def _object(self, obj: dict[str, Any]) -> dict[str, Any]:
+        secret = obj.get("kind") == "Secret"
+        out: dict[str, Any] = {}
+        for key, value in obj.items():
+            if key == "managedFields":
+                continue
+            if secret and key in ("data", "stringData") and isinstance(value, dict):
+                self.count += len(value)
+                out[key] = dict.fromkeys(value, MARK)
+            else:
+                out[key] = self.value(value, key)
+        name, value = out.get("name"), out.get("value")
+        if isinstance(name, str) and isinstance(value, str) and value != MARK and _sensitive(name, value):
+            self.count += 1  # an env entry such as {"name": "DB_PASSWORD", "value": "..."}
+            out["value"] = MARK
+        return out
+
+    def _string(self, text: str, key: str | None) -> str:
+        if text == MARK:
+            return text
+        if key is not None and _sensitive(key, text):
+            self.count += 1
+            return MARK
+        if text[:1] in "{[" and text.rstrip()[-1:] in "}]":
+            try:
+                inner = json.loads(text)
+            except ValueError:
+                pass
+            else:  # e.g. the last-applied-configuration annotation: a whole manifest in one string
+                return json.dumps(self.value(inner), separators=(",", ":"))
+        out, count = redact_text(text)
+        self.count += count
+        return out
+
+
+def scrub(value: Any) -> tuple[Any, int]:
+    """Redact secret-shaped values in parsed JSON; returns the copy and how many were replaced."""
+    scrubber = Scrubber()
+    return scrubber.value(value), scrubber.count
+
+
+def _meta(env: dict[str, Any]) -> dict[str, Any]:
+    notes = env.get("agent_context")
+    return {
+        "kube_context": env.get("kube_context", ""),
+        "truncated": bool(notes and _SPILL.search(notes)),
+        "agent_context": notes,
+        "notice": env.get("notice"),
+    }
+
+
+def _payload(model: BaseModel) -> dict[str, Any]:
+    return model.model_dump(mode="json", exclude_none=True)
+
+
+def _texts(main: str, meta: Meta) -> tuple[str, ...]:
+    extra = " ".join(part for part in (meta.agent_context, meta.notice) if part)
+    return (main, f"[kro] {extra}") if extra else (main,)
+
+
+def _add_note(meta: dict[str, Any], note: str) -> None:
+    meta["agent_context"] = " ".join(p for p in (meta.get("agent_context"), note) if p)
+
+
+def error(env: dict[str, Any]) -> Reply:
+    """A blocked or failed call as an isError result naming kind, rule and message."""
+    out = ErrorOut(
+        kind=env.get("kind", "infra"),
+        message=str(env.get("message", "")),
+        rule=env.get("rule"),
+        kube_context=env.get("kube_context"),
+    )
+    rule = f" (rule {out.rule})" if out.rule else ""
+    return Reply((f"{out.kind} error{rule}: {out.message}",), _payload(out), is_error=True)
+
+
+def table(env: dict[str, Any]) -> Reply:
+    """List tools: kubectl's wide table as rows."""
+    columns, items = parse_table(str(env["content"]))
+    out = TableOut(columns=columns, items=items, count=len(items), **_meta(env))
+    return Reply(_texts(str(env["content"]), out), _payload(out))
+
+
+def text(env: dict[str, Any]) -> Reply:
+    """Describe, logs, rollout and other human-readable output."""
+    out = TextOut(text=str(env["content"]), **_meta(env))
+    return Reply(_texts(out.text, out), _payload(out))
+
+
+def _whole_output(env: dict[str, Any], cache_dir: Path) -> tuple[str, str] | None:
+    """The full (already redacted) output from the cache file a truncated envelope names."""
+    notes = str(env.get("agent_context") or "")
+    match = _SPILL.search(notes)
+    if match is None:
+        return str(env["content"]), notes
+    path = Path(match.group("path"))
+    try:
+        inside = path.resolve().parent.parent == cache_dir.resolve()
+        if not inside or path.stat().st_size > MAX_OBJECT_BYTES:
+            return None
+        data = path.read_text("utf-8", "replace")
+    except OSError:
+        return None
+    return data, _SPILL.sub("", notes).strip()
+
+
+def json_object(env: dict[str, Any], cache_dir: Path) -> Reply:
+    """Get tools: the object as scrubbed JSON, read back whole when it did not fit the preview."""
+    meta = _meta(env)
+    whole = _whole_output(env, cache_dir)
+    obj: Any = None
+    if whole is not None:
+        try:
+            obj = json.loads(whole[0])
+        except ValueError:
+            obj = None
+    if not isinstance(obj, dict):
+        out = ObjectOut(object=None, **meta)
+        return Reply(_texts(str(env["content"]), out), _payload(out))
+    assert whole is not None
+    clean, count = scrub(obj)
+    meta.update(truncated=False, agent_context=whole[1] or None)
+    if count:
+        _add_note(meta, f"kro serve replaced {count} more secret-shaped value(s) with [REDACTED].")
+    out = ObjectOut(object=clean, **meta)
+    return Reply(_texts(json.dumps(clean, indent=2, ensure_ascii=False), out), _payload(out))
+
+
+def raw(env: dict[str, Any]) -> Reply:
+    """kubectl_read: the content as kubectl printed it; whole JSON documents are scrubbed once more."""
+    content = str(env["content"])
+    meta = _meta(env)
+    if content.lstrip().startswith("{") and not meta["truncated"]:
+        try:
+            clean, count = scrub(json.loads(content))
+        except ValueError:
+            count = 0
+        else:
+            content = json.dumps(clean, indent=4, ensure_ascii=False) + "\n"
+            if count:
+                _add_note(meta, f"kro serve replaced {count} more secret-shaped value(s) with [REDACTED].")
+    out = TextOut(text=content, **meta)
+    return Reply(_texts(out.text, out), _payload(out))
+
+
+def can_i(env: dict[str, Any]) -> Reply:
+    """auth can-i: kubectl prints yes/no (and exits 1 for no)."""
+    answer = str(env.get("content", "")).strip() or "no"
+    out = CanIOut(allowed=answer.split()[0] == "yes", answer=answer, **_meta(env))
+    return Reply(_texts(answer, out), _payload(out))
+
+
+def _secret_info(row: dict[str, str]) -> SecretInfo:
+    data = row.get("data", "")
+    return SecretInfo(
+        name=row.get("name", ""),
+        namespace=row.get("namespace") or None,
+        type=row.get("type", ""),
+        key_count=int(data) if data.isdigit() else None,
+        age=row.get("age", ""),
+        labels=row.get("labels"),
+    )
+
+
+def secrets(env: dict[str, Any]) -> Reply:
+    """list_secrets: names, types and key counts from the table the policy allows."""
+    _, rows = parse_table(str(env["content"]))
+    out = SecretListOut(items=[_secret_info(r) for r in rows], count=len(rows), **_meta(env))
+    return Reply(_texts(str(env["content"]) + out.note, out), _payload(out))
+
+
+def secret(env: dict[str, Any]) -> Reply:
+    """get_secret: one Secret's metadata, values never."""
+    _, rows = parse_table(str(env["content"]))
+    out = SecretOut(secret=_secret_info(rows[0]) if rows else None, **_meta(env))
+    return Reply(_texts(str(env["content"]) + out.note, out), _payload(out))
