@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from kro.shims.model import FlagUse, Invocation, parse_bool
 from kro.shims.tables import BOOL, CONFLICT, VALUE, Command, Tables
@@ -19,8 +19,7 @@ class ParseError(Exception):
         self.rule = rule
 
 
-@dataclass(frozen=True, slots=True)
-class _Scope:
+class _Scope(NamedTuple):
     """The flags visible to one command: its own plus the global (persistent) ones."""
 
     tables: Tables

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from kro.shims import jsonio
 from kro.shims.errors import AuditError
@@ -39,8 +39,7 @@ def _cut_argv(argv: list[str], budget: int) -> list[str]:
     return out
 
 
-@dataclass(frozen=True, slots=True)
-class Call:
+class Call(NamedTuple):
     """Who made which call in which session: the fixed part of an audit record."""
 
     session: str
@@ -49,8 +48,7 @@ class Call:
     context: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class AuditLog:
+class AuditLog(NamedTuple):
     """An open audit log; records are appended atomically, each under 4 KiB."""
 
     path: str

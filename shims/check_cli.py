@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
 
 from kro.shims import jsonio
 from kro.shims.decide import TOOLS, decide_argv
 from kro.shims.errors import UsageError
 from kro.shims.model import Pins
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import IO
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 SCHEMA_VERSION = "1"
 _INFRA = re.compile(
@@ -14,8 +14,7 @@ _INFRA = re.compile(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Output:
+class Output(NamedTuple):
     """What kro captured from one tool run, after redaction and bounding."""
 
     content: str

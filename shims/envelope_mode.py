@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from pathlib import Path
@@ -70,7 +71,8 @@ class Collector:
             if not self.preview:
                 self.preview.append(text[: MAX_BYTES // 4])
             if self.path is not None:
-                self.file = open(self.path, "xb")  # noqa: SIM115 - closed in finish()
+                fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+                self.file = os.fdopen(fd, "wb")
                 self.file.writelines(h.encode("utf-8", "surrogateescape") + b"\n" for h in held)
         if self.file is not None:
             self.file.write(data)
@@ -167,7 +169,7 @@ def finish(session: Session, inv: Invocation, collector: Collector, results: lis
             session.context,
             notice,
         )
-    elif code != 0 and not any(r.stopped for r in results):
+    elif code != 0 and not any(r.stopped for r in results) and (stderr_text.strip() or not collector.lines):
         message = stderr_text.strip()[:_MESSAGE_CAP] or f"{inv.tool} exited with code {code}"
         out = envelope.error(envelope.classify(message), message, session.context, notice)
     else:
@@ -179,8 +181,11 @@ def finish(session: Session, inv: Invocation, collector: Collector, results: lis
             )
         machine = _output_kind(inv) not in ("", "wide")
         render = "agent" if collector.truncated or machine else "verbatim"
-        notes = tuple(_notes(collector, inv, stderr_text if code == 0 else ""))
-        out = envelope.ok(envelope.Output(collector.content(), render, notes), session.context, notice)
+        notes = _notes(collector, inv, stderr_text if code == 0 else "")
+        if code != 0:
+            # A non-zero exit with an answer and no error text is an answer (`auth can-i` says "no").
+            notes.append(f"{inv.tool} exited with code {code}.")
+        out = envelope.ok(envelope.Output(collector.content(), render, tuple(notes)), session.context, notice)
     if collector.truncated:
         prune(_cache(session))
     return out, code

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 
-@dataclass(frozen=True, slots=True)
-class FlagUse:
+class FlagUse(NamedTuple):
     """One flag as kubectl will see it: canonical long name and the value it receives."""
 
     name: str
@@ -15,8 +14,7 @@ class FlagUse:
     is_global: bool
 
 
-@dataclass(frozen=True, slots=True)
-class Invocation:
+class Invocation(NamedTuple):
     """An argv parsed the way cobra and pflag parse it."""
 
     tool: str
@@ -54,16 +52,14 @@ class Invocation:
         return val is not None and _parse_bool(val) is True
 
 
-@dataclass(frozen=True, slots=True)
-class Pins:
+class Pins(NamedTuple):
     """What the session pins every call to: one context, optionally a namespace allowlist."""
 
     context: str | None = None
-    namespaces: tuple[str, ...] = field(default_factory=tuple)
+    namespaces: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class Decision:
+class Decision(NamedTuple):
     """The policy's answer for one invocation."""
 
     allowed: bool

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from functools import cache
+from typing import NamedTuple
 
 from kro.shims import jsonio
 
@@ -17,8 +17,7 @@ OPTIONAL = "optional"  # non-bool NoOptDefVal: never consumes the next argument
 CONFLICT = "conflict"  # kubectl versions disagree: the parser refuses the flag
 
 
-@dataclass(frozen=True, slots=True)
-class Command:
+class Command(NamedTuple):
     """One cobra command: its canonical name, local flags and subcommands (by name and alias)."""
 
     name: str
@@ -28,8 +27,7 @@ class Command:
     hidden: bool
 
 
-@dataclass(frozen=True, slots=True)
-class Tables:
+class Tables(NamedTuple):
     """A CLI's flag tables: the global flags and the root command."""
 
     tool: str

@@ -212,6 +212,8 @@ def test_bulk_output_goes_to_the_cache(kro_session: KroSession) -> None:
     context = env["agent_context"]
     path = Path(context.split(" is in ", 1)[1].split(".", 1)[0] + ".json")
     assert path.is_file()
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert path.parent.stat().st_mode & 0o777 == 0o700
     assert path.parent.parent == kro_session.tmp / "cache" / "kro"
     assert "jq -r '.items[].metadata.name'" in context
     doc = json.loads(path.read_text())
@@ -235,6 +237,14 @@ def test_small_tables_are_verbatim(kro_session: KroSession) -> None:
     assert env["content"].startswith("NAME")
     assert "agent_context" not in env
     assert env["kube_context"] == "kro-demo"
+
+
+def test_an_answer_with_a_nonzero_exit_is_kept(kro_session: KroSession) -> None:
+    """`auth can-i` answers "no" with exit 1: the envelope keeps the answer and states the exit code."""
+    env = envelope(kro_session.sh("kubectl auth can-i delete pods -n demo", output="envelope").stdout)
+    assert env["status"] == "ok"
+    assert env["content"] == "no\n"
+    assert "exited with code 1" in env["agent_context"]
 
 
 def test_notice_reaches_every_envelope(kro_session: KroSession) -> None:
