@@ -40,7 +40,7 @@ class Kind:
 
 
 KINDS = (
-    Kind("namespace", "namespaces", False, "name, status, age", "Namespace"),
+    Kind("namespace", "namespaces", False, "status (phase), age", "Namespace"),
     Kind(
         "node", "nodes", False, "status, roles, age, version, internal IP, OS image, kernel, runtime", "Node"
     ),

@@ -19,7 +19,8 @@ from mcp import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp_types import CallToolResult
 
-from kro.mcp import shape
+from kro.mcp import docs, shape
+from kro.mcp.server import build_parser
 from kro.mcp.tools import TOOLS
 from kro.sandbox.demo.fixture import (
     CRASHLOOP_POD,
@@ -484,3 +485,31 @@ def test_scrub_keeps_pointers_and_drops_managed_fields() -> None:
     clean, count = shape.scrub(obj)
     assert count == 0
     assert clean == {"metadata": {}, "secretName": "db-creds", "tokenPath": "/var/run"}
+
+
+# --- contrib/mcp ---------------------------------------------------------------------------------
+
+CONTRIB = Path(__file__).resolve().parents[2] / "contrib" / "mcp"
+
+
+@pytest.mark.parametrize(
+    ("path", "key"),
+    [
+        pytest.param("claude-code/.mcp.json", "mcpServers", id="claude-code"),
+        pytest.param("claude-desktop/claude_desktop_config.json", "mcpServers", id="claude-desktop"),
+        pytest.param("cursor/.cursor/mcp.json", "mcpServers", id="cursor"),
+        pytest.param("vscode/.vscode/mcp.json", "servers", id="vscode"),
+    ],
+)
+def test_client_configs_start_kro_serve(path: str, key: str) -> None:
+    """Each sample config is valid JSON under the client's own key and runs a valid `kro serve` line."""
+    entry = json.loads((CONTRIB / path).read_text())[key]["kro"]
+    assert Path(entry["command"]).name == "kro"
+    assert entry["args"][0] == "serve"
+    build_parser().parse_args(entry["args"][1:])
+
+
+def test_readme_tool_table_is_generated() -> None:
+    """contrib/mcp/README.md lists exactly the tool table (regenerate with python -m kro.mcp.docs --write)."""
+    text = (CONTRIB / "README.md").read_text()
+    assert docs.embed(text) == text
