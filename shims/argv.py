@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
+from kro.shims.lean import NamedTuple
 from kro.shims.model import FlagUse, Invocation, parse_bool
 from kro.shims.tables import BOOL, CONFLICT, VALUE, Command, Tables
 

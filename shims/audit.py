@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import os
 import time
-from typing import NamedTuple
 
 from kro.shims import jsonio
 from kro.shims.errors import AuditError
+from kro.shims.lean import NamedTuple
 from kro.shims.model import Decision
 
 MAX_RECORD = 4096

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from typing import NamedTuple
+
+from kro.shims.lean import NamedTuple
 
 SCHEMA_VERSION = "1"
 _INFRA = re.compile(

@@ -1,14 +1,14 @@
-"""Compact JSON for the hot path: the stdlib encoder (orjson's import costs more than it saves here)."""
+"""Compact JSON for the hot path, on the C scanner/escaper without importing `json` (see lean.py)."""
 
 from __future__ import annotations
 
-import json
+from kro.shims.lean import JSONDecodeError, loads
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+__all__ = ["JSONDecodeError", "clean", "dumps", "loads"]
 
 
 def clean(text: str) -> str:
@@ -22,8 +22,6 @@ def clean(text: str) -> str:
 
 def dumps(obj: Any) -> bytes:
     """One compact JSON document as UTF-8 bytes."""
-    return _ENCODER.encode(obj).encode("utf-8", "backslashreplace")
+    from kro.shims.lean import dumps as encode
 
-
-loads = json.loads
-JSONDecodeError = json.JSONDecodeError
+    return encode(obj).encode("utf-8", "backslashreplace")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from kro.shims.lean import NamedTuple
 
 
 class FlagUse(NamedTuple):

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import re
-
 from kro.shims import rules as R
 from kro.shims.model import Decision, Invocation, Pins, parse_bool
 from kro.shims.reads import check_reads, names_secrets
 
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+# C0, DEL and C1 control characters (no `re` on the hot path: see lean.py).
+_CONTROL = frozenset(map(chr, [*range(0x20), *range(0x7F, 0xA0)]))
 
 ALLOWED_PATHS = frozenset(
     {
@@ -93,7 +92,6 @@ HARMLESS_GLOBALS = frozenset(
         "cache-dir",
     ]
 )
-_INT = re.compile(r"[+-]?[0-9]+")
 MAX_VERBOSITY = 6
 
 
@@ -124,7 +122,7 @@ def _block(rule: str, reason: str, verb: str | None) -> Decision:
 def check_input(argv: tuple[str, ...]) -> Decision | None:
     """Section 1: any control character blocks, whatever the argument is."""
     for arg in argv:
-        if _CONTROL.search(arg):
+        if not _CONTROL.isdisjoint(arg):
             return _block(R.CONTROL_CHAR, f"argument {arg!r} contains a control character; retype it", None)
     return None
 
@@ -148,9 +146,7 @@ def check_globals(inv: Invocation, pins: Pins, verb: str | None) -> Decision | N
             )
         if name == "cache-dir" or name == "profile-output" or (name == "profile" and value != "none"):
             return _block(R.LOCAL_WRITE, f"{flag.written} writes local files; drop it", verb)
-        if name == "vmodule" or (
-            name == "v" and not (_INT.fullmatch(value) and 0 <= int(value) <= MAX_VERBOSITY)
-        ):
+        if name == "vmodule" or (name == "v" and not _verbosity_ok(value)):
             return _block(
                 R.VERBOSITY,
                 f"{flag.written}={value} logs request and response bodies (secret data); "
@@ -162,6 +158,12 @@ def check_globals(inv: Invocation, pins: Pins, verb: str | None) -> Decision | N
         if name not in HARMLESS_GLOBALS:
             return _block(R.UNKNOWN_FLAG, f"kro does not know whether {flag.written} is safe; drop it", verb)
     return None
+
+
+def _verbosity_ok(value: str) -> bool:
+    """klog's -v is a base-10 int (Go ParseInt: optional sign, ASCII digits); 0..6 print no bodies."""
+    digits = value[1:] if value[:1] in ("+", "-") else value
+    return digits.isascii() and digits.isdigit() and 0 <= int(value) <= MAX_VERBOSITY
 
 
 def _ns_reason(pins: Pins) -> str:

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import os
-from functools import cache
-from typing import NamedTuple
 
 from kro.shims import jsonio
+from kro.shims.lean import NamedTuple
 
 DATA_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
 
@@ -63,12 +62,17 @@ def _command(name: str, raw: dict[str, object]) -> Command:
     return Command(name, kinds, shorts, subs, bool(raw.get("hidden", False)))
 
 
-@cache
+_LOADED: dict[str, Tables] = {}
+
+
 def load(tool: str) -> Tables:
-    """The tables of `tool` ('kubectl' or 'kubetail'), read once per process."""
+    """The tables of `tool` ('kubectl' or 'kubetail'), read once per process (memoized)."""
+    if tool in _LOADED:
+        return _LOADED[tool]
     with open(os.path.join(DATA_DIR, f"{tool}_flags.json"), "rb") as handle:
         raw = jsonio.loads(handle.read())
     g_kinds, g_shorts = _flags(raw["global"])
     root_flags = raw.get("root_flags") or {"help": {"short": "h", "kind": BOOL}}
     root = _command("", {"flags": root_flags, "subcommands": raw["commands"]})
-    return Tables(tool, g_kinds, g_shorts, root, dict(raw.get("normalize") or {}))
+    tables = _LOADED[tool] = Tables(tool, g_kinds, g_shorts, root, dict(raw.get("normalize") or {}))
+    return tables
