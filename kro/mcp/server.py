@@ -51,8 +51,12 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--context", help="context to pin (default: the kubeconfig's current-context)")
-    parser.add_argument("--kubeconfig", help="kubeconfig file (default: $KUBECONFIG, else ~/.kube/config)")
+    parser.add_argument(
+        "--context", metavar="NAME", help="context to pin (default: the kubeconfig's current-context)"
+    )
+    parser.add_argument(
+        "--kubeconfig", metavar="PATH", help="kubeconfig file (default: $KUBECONFIG, else ~/.kube/config)"
+    )
     parser.add_argument(
         "-n", "--namespace", action="append", default=[], dest="namespaces", metavar="NS",
         help="allow reads only in this namespace (repeatable); all_namespaces is then refused",
@@ -61,14 +65,22 @@ def build_parser() -> argparse.ArgumentParser:
         "--transport", choices=("stdio", "http"), default="stdio",
         help="stdio (default; the client starts kro serve) or streamable HTTP on a loopback address",
     )  # fmt: skip
-    parser.add_argument("--host", default="127.0.0.1", help="HTTP address, loopback only (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8765, help="HTTP port (default 8765); the path is /mcp")
-    parser.add_argument("--audit-log", type=Path, help="audit log (default: $XDG_STATE_HOME/kro/audit.jsonl)")
+    parser.add_argument(
+        "--host", default="127.0.0.1", metavar="ADDR", help="HTTP address, loopback only (default 127.0.0.1)"
+    )
+    parser.add_argument(
+        "--port", type=int, default=8765, metavar="N", help="HTTP port (default 8765); the path is /mcp"
+    )
+    parser.add_argument(
+        "--audit-log", type=Path, metavar="PATH", help="audit log (default: $XDG_STATE_HOME/kro/audit.jsonl)"
+    )
     parser.add_argument(
         "--request-timeout", type=_positive, default=30.0, metavar="S",
         help="stop a kubectl call after S seconds and report an infra error (default 30)",
     )  # fmt: skip
-    parser.add_argument("--notice", help="banner added to every result, e.g. 'production: ask before acting'")
+    parser.add_argument(
+        "--notice", metavar="TEXT", help="banner added to every result, e.g. 'production: ask before acting'"
+    )
     parser.add_argument("--demo", action="store_true", help="start the bundled demo cluster and pin to it")
     return parser
 

@@ -95,6 +95,13 @@ def server(demo_cluster: DemoHandle, tmp_path_factory: pytest.TempPathFactory) -
         yield srv
 
 
+@pytest.fixture(scope="module")
+def pinned_server(demo_cluster: DemoHandle, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A server limited to namespace demo (kro serve -n demo)."""
+    with serve(demo_cluster.kubeconfig, tmp_path_factory.mktemp("mcp-ns"), "--namespace", "demo") as srv:
+        yield srv
+
+
 def _everything(result: CallToolResult) -> str:
     texts = [getattr(block, "text", "") for block in result.content]
     return "\n".join(texts) + json.dumps(result.structured_content)
@@ -391,22 +398,47 @@ def test_cluster_down_is_an_infra_error(tmp_path: Path) -> None:
 
 
 def test_hanging_cluster_times_out_as_infra(tmp_path: Path) -> None:
-    """A server that accepts and never answers: infra error after --request-timeout, still serving."""
+    """A server that accepts and never answers: infra error after --request-timeout, serving meanwhile."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         sock.listen(16)
         kubeconfig = _kubeconfig(tmp_path / "kubeconfig", sock.getsockname()[1])
         with serve(kubeconfig, tmp_path, "--request-timeout", "2") as srv:
             started = time.monotonic()
-            result = srv.call("list_pods", DEMO)
+            hanging = srv.portal.start_task_soon(lambda: srv.session.call_tool("list_pods", DEMO))
+            assert srv.call("kubectl_read", {"argv": ["delete", "pod", "x"]}).is_error
+            assert time.monotonic() - started < 1.5, "a hanging call must not hold up the others"
+            result = hanging.result(timeout=10)
             elapsed = time.monotonic() - started
+            assert isinstance(result, CallToolResult)
             assert result.is_error
             assert result.structured_content is not None
             assert result.structured_content["kind"] == "infra"
             assert "did not finish within 2 s" in result.structured_content["message"]
             assert elapsed < 6, elapsed
-            assert srv.call("kubectl_read", {"argv": ["delete", "pod", "x"]}).is_error
+            assert len(srv.portal.call(srv.session.list_tools).tools) == len(TOOLS)
             assert len(srv.audit()) == 2
+
+
+@pytest.mark.parametrize(
+    ("args", "rule"),
+    [
+        pytest.param({}, None, id="default-namespace"),
+        pytest.param({"namespace": "demo"}, None, id="allowed-namespace"),
+        pytest.param({"namespace": "kube-system"}, "global.namespace", id="other-namespace"),
+        pytest.param({"all_namespaces": True}, "global.namespace", id="all-namespaces"),
+    ],
+)
+def test_namespace_pins_apply_to_tools(pinned_server: Server, args: dict[str, Any], rule: str | None) -> None:
+    """kro serve -n demo: tools read demo by default and are refused elsewhere, like the shell."""
+    result = pinned_server.call("list_pods", args)
+    assert result.structured_content is not None
+    if rule is None:
+        assert not result.is_error
+        assert CRASHLOOP_POD in {row["name"] for row in result.structured_content["items"]}
+    else:
+        assert result.is_error
+        assert result.structured_content["rule"] == rule
 
 
 # --- the pure helpers behind the shapes ----------------------------------------------------------
