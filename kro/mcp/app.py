@@ -52,7 +52,12 @@ class Runner:
         """The reply to one validated call; never raises for a blocked, failed or unreachable call."""
         argv = spec.argv(args)
         try:
-            _, env = funnel.read(self.session, argv, tool="kubectl", audit_as="mcp")
+            try:
+                _, env = funnel.read(self.session, argv, tool="kubectl", audit_as="mcp")
+            except FileExistsError:
+                # Two concurrent calls of this process got the same cache file name (same ms and verb);
+                # the failed one was not audited, so run it again (reads are idempotent).
+                _, env = funnel.read(self.session, argv, tool="kubectl", audit_as="mcp")
         except (KroError, OSError) as exc:
             return shape.error({"kind": "infra", "message": str(exc), "kube_context": self.session.context})
         if env.get("status") == "error":

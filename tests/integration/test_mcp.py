@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 from conftest import BIN
@@ -56,6 +57,27 @@ class Server:
         self.funnel_calls += result.structured_content is not None
         self.results.append(result)
         return result
+
+    def call_together(self, name: str, args: dict[str, Any], times: int) -> list[CallToolResult]:
+        """The same call `times` times at once."""
+
+        async def many() -> list[CallToolResult]:
+            out: list[CallToolResult] = []
+
+            async def one() -> None:
+                result = await self.session.call_tool(name, args, read_timeout_seconds=60)
+                assert isinstance(result, CallToolResult)
+                out.append(result)
+
+            async with anyio.create_task_group() as group:
+                for _ in range(times):
+                    group.start_soon(one)
+            return out
+
+        results = self.portal.call(many)
+        self.funnel_calls += sum(r.structured_content is not None for r in results)
+        self.results.extend(results)
+        return results
 
     def audit(self) -> list[dict[str, Any]]:
         """The audit records written so far."""
@@ -347,6 +369,15 @@ def test_malformed_arguments_are_errors(server: Server, tool: str, args: dict[st
     assert result.structured_content is None
     assert len(server.audit()) == before
     assert not server.call("cluster_info", {}).is_error
+
+
+def test_concurrent_calls(server: Server) -> None:
+    """Calls run side by side in worker threads; bulk outputs cached at the same moment do not collide."""
+    before = len(server.audit())
+    results = server.call_together("kubectl_read", {"argv": ["get", "pods", "-A", "-o", "json"]}, 16)
+    assert [r.is_error for r in results] == [False] * 16
+    assert all(r.structured_content and r.structured_content["truncated"] for r in results)
+    assert len(server.audit()) == before + 16
 
 
 # --- the audit log ------------------------------------------------------------------------------
