@@ -112,13 +112,15 @@ class Scrubber:
         if key is not None and _sensitive(key, text):
             self.count += 1
             return MARK
-        if text[:1] in "{[" and text.rstrip()[-1:] in "}]":
+        if text[:1] in ("{", "[") and text.rstrip()[-1:] in ("}", "]"):
             try:
                 inner = json.loads(text)
             except ValueError:
                 pass
             else:  # e.g. the last-applied-configuration annotation: a whole manifest in one string
-                return json.dumps(self.value(inner), separators=(",", ":"))
+                before = self.count
+                clean = self.value(inner)
+                return text if self.count == before else json.dumps(clean, separators=(",", ":"))
         out, count = redact_text(text)
         self.count += count
         return out

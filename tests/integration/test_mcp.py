@@ -538,16 +538,12 @@ def test_scrub_redacts_structurally(obj: dict[str, Any]) -> None:
     assert "[REDACTED]" in dumped
 
 
-def test_scrub_keeps_pointers_and_drops_managed_fields() -> None:
-    """Names of secrets and key references are kept; managedFields are dropped."""
-    obj = {
-        "metadata": {"managedFields": [{"manager": "x"}]},
-        "secretName": "db-creds",
-        "tokenPath": "/var/run",
-    }
-    clean, count = shape.scrub(obj)
+def test_scrub_keeps_harmless_values_and_drops_managed_fields() -> None:
+    """Secret names, key references and JSON strings without secrets stay as they were."""
+    kept = {"secretName": "db-creds", "tokenPath": "/var/run", "note": '{"a": 1,  "b": [true]}', "empty": ""}
+    clean, count = shape.scrub({"metadata": {"managedFields": [{"manager": "x"}]}, **kept})
     assert count == 0
-    assert clean == {"metadata": {}, "secretName": "db-creds", "tokenPath": "/var/run"}
+    assert clean == {"metadata": {}, **kept}
 
 
 # --- contrib/mcp ---------------------------------------------------------------------------------
