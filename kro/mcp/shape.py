@@ -228,10 +228,9 @@ def raw(env: dict[str, Any]) -> Reply:
             clean, count = scrub(json.loads(content))
         except ValueError:
             count = 0
-        else:
+        if count:
             content = json.dumps(clean, indent=4, ensure_ascii=False) + "\n"
-            if count:
-                _add_note(meta, f"kro serve replaced {count} more secret-shaped value(s) with [REDACTED].")
+            _add_note(meta, f"kro serve replaced {count} more secret-shaped value(s) with [REDACTED].")
     out = TextOut(text=content, **meta)
     return Reply(_texts(out.text, out), _payload(out))
 
