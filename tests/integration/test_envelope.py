@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import BIN, SCHEMA, KroSession, envelope, envelopes
+from kro_testing import BIN, SCHEMA, KroSession, envelope, envelopes
 
 from kro.sandbox.demo import fixture
 from kro.sandbox.demo.server import DemoCluster

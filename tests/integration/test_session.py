@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import BIN, KroSession
+from kro_testing import BIN, KroSession
 
 from kro.shims.audit_cli import problems
 
@@ -43,7 +43,8 @@ def test_corpus_through_the_shim(kro_session: KroSession, tmp_path: Path) -> Non
     for n, case in enumerate(cases):
         words = " ".join(shlex.quote(a) for a in case["argv"])  # type: ignore[union-attr]
         lines.append(
-            f"timeout 30 {case['tool']} {words} >{out}/{n}.out 2>{out}/{n}.err </dev/null; echo $? >{out}/{n}.rc"
+            f"timeout 30 {case['tool']} {words} >{out}/{n}.out 2>{out}/{n}.err </dev/null;"
+            f" echo $? >{out}/{n}.rc"
         )
     script = tmp_path / "agent.sh"
     script.write_text("\n".join(lines) + "\n")
@@ -118,7 +119,8 @@ def test_namespace_allowlist(kro_session: KroSession) -> None:
     proc = kro_session.run(
         "sh",
         "-c",
-        "kubectl get pods | grep -c web-; kubectl get pods -n kube-system; echo rc=$?; kubectl get pods -A; echo rc=$?",
+        "kubectl get pods | grep -c web-; kubectl get pods -n kube-system; echo rc=$?;"
+        " kubectl get pods -A; echo rc=$?",
         options=("--namespace", "demo"),
     )
     assert proc.stdout.splitlines()[0] == "3"
@@ -213,7 +215,8 @@ def test_shim_fails_closed_when_audit_unwritable(kro_session: KroSession) -> Non
     """If the audit record cannot be written the call does not run, and the reason is printed."""
     before = len(kro_session.demo.cluster.requests())
     proc = kro_session.sh(
-        f"rm -f {kro_session.audit_log} && mkdir {kro_session.audit_log} && kubectl get pods -n demo; echo rc=$?"
+        f"rm -f {kro_session.audit_log} && mkdir {kro_session.audit_log}"
+        " && kubectl get pods -n demo; echo rc=$?"
     )
     assert "rc=78" in proc.stdout
     assert "cannot open the audit log" in proc.stderr

@@ -1,0 +1,88 @@
+"""Helpers shared by the test tiers: running kro-run against a demo cluster, checking envelopes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from kro.sandbox.demo.testing import DemoHandle, kubectl_env
+
+BIN = Path(sys.executable).parent
+SCHEMA = json.loads((Path(__file__).parents[1] / "shims" / "data" / "envelope.schema.json").read_text())
+_VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
+
+
+def envelopes(stdout: str) -> list[dict[str, Any]]:
+    """Every envelope a shim printed, each checked against the shipped schema (one JSON object a line)."""
+    found = []
+    for line in stdout.splitlines():
+        if not line.strip():
+            continue
+        obj = json.loads(line)
+        _VALIDATOR.validate(obj)
+        found.append(obj)
+    return found
+
+
+def envelope(stdout: str) -> dict[str, Any]:
+    """The one envelope a single call printed."""
+    found = envelopes(stdout)
+    assert len(found) == 1, stdout
+    return found[0]
+
+
+@dataclass
+class KroSession:
+    """Runs commands under kro-run pinned to the demo cluster, with a private audit log and cache."""
+
+    demo: DemoHandle
+    tmp: Path
+    audit_log: Path = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.audit_log = self.tmp / "audit.jsonl"
+
+    def env(self, **extra: str) -> dict[str, str]:
+        """The launcher's environment: test-local XDG dirs so nothing touches the real home."""
+        env = kubectl_env()
+        env.update(
+            XDG_CACHE_HOME=str(self.tmp / "cache"),
+            XDG_STATE_HOME=str(self.tmp / "state"),
+            XDG_RUNTIME_DIR=str(self.tmp / "run"),
+        )
+        env.update(extra)
+        return env
+
+    def run(
+        self,
+        *cmd: str,
+        output: str = "plain",
+        options: tuple[str, ...] = (),
+        env: dict[str, str] | None = None,
+        timeout: float = 120,
+    ) -> subprocess.CompletedProcess[str]:
+        """kro-run [options] -- CMD..., pinned to context kro-demo of the demo cluster."""
+        argv = [
+            str(BIN / "kro-run"), "--kubeconfig", str(self.demo.kubeconfig), "--context", "kro-demo",
+            "--audit-log", str(self.audit_log), "--output", output, *options, "--", *cmd,
+        ]  # fmt: skip
+        return subprocess.run(
+            argv, capture_output=True, text=True, timeout=timeout, env=env or self.env(),
+            stdin=subprocess.DEVNULL, check=False,
+        )  # fmt: skip
+
+    def sh(self, script: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
+        """Run a shell script inside the session."""
+        return self.run("sh", "-c", script, **kwargs)
+
+    def audit(self) -> list[dict[str, Any]]:
+        """The audit records written so far."""
+        if not self.audit_log.exists():
+            return []
+        return [json.loads(line) for line in self.audit_log.read_text().splitlines()]
