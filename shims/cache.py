@@ -29,7 +29,8 @@ def new_file(root: Path, context: str, verb: str, ext: str) -> Path:
     now = time.time()
     stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(now)) + f"{int(now % 1 * 1000):03d}Z"
     slug = "".join(c if c.isalnum() or c == "-" else "-" for c in verb)[:40] or "kubectl"
-    return directory / f"{stamp}-{slug}-{os.getpid()}.{ext}"
+    # pid and a random tag: MCP runs concurrent calls in one process within the same millisecond.
+    return directory / f"{stamp}-{slug}-{os.getpid()}-{os.urandom(3).hex()}.{ext}"
 
 
 def prune(root: Path, *, max_age: float = MAX_AGE_S, max_bytes: int = MAX_TOTAL_BYTES) -> int:

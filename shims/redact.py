@@ -35,9 +35,25 @@ _ENV_NAME = re.compile(r"""^\s*-?\s*"?name"?\s*:\s*"?(?P<name>[^",\s]+)"?,?\s*$"
 _ENV_VALUE = re.compile(r"""^(?P<pre>\s*"?value"?\s*:\s*)(?P<val>.+?)(?P<comma>,?)\s*$""")
 _SENSITIVE_NAME = re.compile(_SENSITIVE, re.IGNORECASE)
 # An env entry on one line: JSON {"name":"DB_PASSWORD","value":"x"} or Go's map[name:DB_PASSWORD value:x].
+# Quotes may be escaped (\"): JSON inside a JSON string, e.g. the last-applied-configuration annotation.
+_Q = r"""(?:\\*["'])?"""
 _INLINE_ENV = re.compile(
-    r"""(?P<pre>["']?name["']?\s*[:=]\s*["']?[^"'\s,\]}]*""" + _SENSITIVE + r"""[^"'\s,\]}]*["']?[\s,]*"""
-    r"""["']?value["']?\s*[:=]\s*)(?P<val>"(?:[^"\\]|\\.)*"|[^\s,\]}]+)""",
+    r"(?P<pre>"
+    + _Q
+    + r"name"
+    + _Q
+    + r"""\s*[:=]\s*"""
+    + _Q
+    + r"""[^"'\\\s,\]}]*"""
+    + _SENSITIVE
+    + r"""[^"'\\\s,\]}]*"""
+    + _Q
+    + r"""[\s,]*"""
+    + _Q
+    + r"value"
+    + _Q
+    + r"""\s*[:=]\s*)"""
+    r"""(?P<val>\\+"(?:[^"\\]|\\[^"])*\\+"|"(?:[^"\\]|\\.)*"|[^\s,\]}]+)""",
     re.IGNORECASE,
 )
 _DATA_KEY = re.compile(r"""^(?P<indent>\s*)"?(?:data|stringData)"?\s*:\s*\{?\s*$""")
@@ -111,7 +127,9 @@ class Redactor:
         if MARK in value or _HARMLESS_VALUE.fullmatch(value):
             return match.group(0)
         self.count += 1
-        quote = '"' if value.startswith('"') else ""
+        quote = (
+            value[: len(value) - len(value.lstrip("\\"))] + '"' if value.lstrip("\\").startswith('"') else ""
+        )
         return f"{match.group('pre')}{quote}{MARK}{quote}"
 
     def feed(self, text: str) -> list[str]:

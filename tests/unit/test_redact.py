@@ -30,6 +30,11 @@ from kro.shims.redact import MARK, Redactor, redact_text
         pytest.param("map[name:DB_PASSWORD value:pw2]", "pw2", id="redact.go-map-env"),
         pytest.param('[{"name":"AWS_SECRET_ACCESS_KEY","value":"s3"}]', "s3", id="redact.compact-json-env"),
         pytest.param(
+            '"a": "{\\"env\\":[{\\"name\\":\\"DB_PASSWORD\\",\\"value\\":\\"pw3\\"}]}"',
+            "pw3",
+            id="redact.escaped-json-in-annotation",
+        ),
+        pytest.param(
             "-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA\n-----END RSA PRIVATE KEY-----",
             "MIIEpAIBAAKCAQEA",
             id="redact.pem-block",
