@@ -26,8 +26,10 @@ EPILOG = """examples:
   kro-run claude                          Claude Code on the current context, read-only
   kro-run --context prod -n web -- codex  pin context prod, namespace web only
   kro-run --output plain -- ./diagnose.sh CI script with kubectl's plain output
+  kro-run --confine claude                Claude Code in a bubblewrap sandbox: no real kubectl or credentials
 
-exit codes: CMD's own; 69 kubectl not found, 78 kubeconfig/context/audit problem, 127 CMD not found.
+exit codes: CMD's own; 69 kubectl (or, with --confine, bwrap) not found, 78 kubeconfig/context/audit
+problem, 127 CMD not found.
 """
 # Variables removed from the agent's environment: they change what kubectl runs or caches.
 SCRUB_PREFIXES = ("KUBECTL_",)
@@ -62,6 +64,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--request-timeout", type=float, default=30.0, help="end a kubectl call after this many s"
     )
+    parser.add_argument(
+        "--confine", action="store_true",
+        help="run CMD under bubblewrap: the real kubectl, kubeconfigs and cloud credentials are not visible "
+        "inside; kubectl calls go to a broker in kro-run",
+    )  # fmt: skip
+    parser.add_argument(
+        "--rw", action="append", default=[], metavar="PATH",
+        help="with --confine: PATH is writable inside too (repeatable; the working dir always is)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--pass-env", action="append", default=[], metavar="NAME",
+        help="with --confine: let variable NAME in although it looks like a credential (repeatable)",
+    )  # fmt: skip
     parser.add_argument("cmd", nargs=argparse.REMAINDER, help="the command to run (after --)")
     return parser
 
@@ -97,6 +112,13 @@ def run(argv: list[str]) -> int:
     cmd = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
     if args.demo and args.kubeconfig:
         raise UsageError("--demo brings its own kubeconfig; drop --kubeconfig")
+    if (args.rw or args.pass_env) and not args.confine:
+        raise UsageError("--rw and --pass-env apply only with --confine")
+    bwrap = None
+    if args.confine:
+        from kro.sandbox.confine import find_bwrap
+
+        bwrap = find_bwrap(dict(os.environ))
     root = session_dir.sessions_root()
     session_dir.reclaim(root)
     with ExitStack() as stack:
@@ -128,6 +150,11 @@ def run(argv: list[str]) -> int:
             cmd = [os.environ.get("SHELL") or "/bin/sh"]
             sys.stderr.write(f"kro: starting {cmd[0]} in the session; exit it to end the session\n")
         program = _resolve_cmd(cmd, child_env)
+        if bwrap:
+            from kro.sandbox import confine
+
+            box = confine.Options(bwrap, os.getcwd(), tuple(args.rw), tuple(args.pass_env), args.kubeconfig)
+            return confine.run_confined(session, env, child_env, cmd, box)
         if not args.demo:
             stack.pop_all()  # the session dir outlives us; the next kro-run reclaims it
             os.execve(program, cmd, child_env)

@@ -1,13 +1,15 @@
-"""The one module that starts processes: exec for plain mode, capture for envelopes (later: broker)."""
+"""The one module that starts processes: exec (plain), capture (envelopes), attached runs (broker)."""
 
 from __future__ import annotations
 
 import os
 import selectors
+import signal
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from kro.shims.model import Invocation
 from kro.shims.session import Session
@@ -122,3 +124,97 @@ def run_captured(
     proc.stdout.close()
     proc.stderr.close()
     return Captured(code, bytes(stderr), timed_out, stopped)
+
+
+@dataclass(frozen=True, slots=True)
+class Direct:
+    """This process's own stdio and environment: plain mode execs the tool (the shim outside --confine)."""
+
+    env: Mapping[str, str] = field(default_factory=lambda: os.environ)
+
+    def out(self, data: bytes) -> None:
+        """Write payload bytes to stdout."""
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+
+    def err(self, text: str) -> None:
+        """Write a diagnostic to stderr."""
+        sys.stderr.write(text)
+        sys.stderr.flush()
+
+    def plain(self, path: str, argv: list[str], env: dict[str, str]) -> int:
+        """Exec the tool; never returns (OSError if the exec fails)."""
+        exec_tool(path, argv, env)
+        return 0  # unreachable
+
+
+@dataclass(frozen=True, slots=True)
+class Passed:
+    """A broker client's stdio, passed as descriptors, and the launcher's environment for the tool.
+
+    `hangup` (the client's connection) becomes readable when the client goes; a running tool is then stopped.
+    """
+
+    stdin: int
+    stdout: int
+    stderr: int
+    hangup: int
+    env: Mapping[str, str]
+
+    def out(self, data: bytes) -> None:
+        """Write payload bytes to the client's stdout (dropped if the client is gone)."""
+        _write_all(self.stdout, data)
+
+    def err(self, text: str) -> None:
+        """Write a diagnostic to the client's stderr (dropped if the client is gone)."""
+        _write_all(self.stderr, text.encode("utf-8", "surrogateescape"))
+
+    def plain(self, path: str, argv: list[str], env: dict[str, str]) -> int:
+        """Run the tool on the client's stdio until it exits or the client hangs up; its exit code."""
+        return run_attached(path, argv, env, (self.stdin, self.stdout, self.stderr), self.hangup)
+
+
+Stdio = Direct | Passed
+DIRECT = Direct()
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    try:
+        while view:
+            view = view[os.write(fd, view) :]
+    except (BrokenPipeError, ConnectionResetError):
+        pass
+
+
+def run_attached(path: str, argv: list[str], env: Mapping[str, str], stdio: tuple[int, int, int],
+                 hangup: int) -> int:  # fmt: skip
+    """Run the tool with the given stdio in its own process group; stop it when `hangup` turns readable."""
+    proc = subprocess.Popen(
+        [path, *argv], env=env, stdin=stdio[0], stdout=stdio[1], stderr=stdio[2], start_new_session=True
+    )
+    pidfd = os.pidfd_open(proc.pid)
+    try:
+        with selectors.DefaultSelector() as sel:
+            sel.register(pidfd, selectors.EVENT_READ, "exit")
+            sel.register(hangup, selectors.EVENT_READ, "hangup")
+            if all(key.data == "hangup" for key, _ in sel.select()):
+                _stop(proc)
+    finally:
+        os.close(pidfd)
+    code = proc.wait()
+    return 128 - code if code < 0 else code
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM the tool's process group, SIGKILL it if it lingers."""
+    for sig, grace in ((signal.SIGTERM, 2.0), (signal.SIGKILL, None)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(timeout=grace)
+            return
+        except subprocess.TimeoutExpired:
+            continue

@@ -33,6 +33,9 @@ class Session:
     cache_dir: str = ""
     kube_cache_dir: str = ""
     env: dict[str, str | None] = field(default_factory=dict)
+    # --confine: the shims inside send every call to this unix socket (the broker), with this token.
+    broker: str = ""
+    broker_token: str = ""
     schema: int = SCHEMA
 
     def to_json(self) -> bytes:

@@ -19,22 +19,31 @@ def tool_path(session: Session, tool: str) -> str | None:
     return session.kubectl if tool == "kubectl" else session.kubetail
 
 
-def run(session: Session, tool: str, argv: list[str], started: float) -> int:
-    """Decide and run one call in `session`; returns the exit code (or execs and never returns)."""
+def run(
+    session: Session, tool: str, argv: list[str], started: float, io: executor.Stdio = executor.DIRECT
+) -> int:
+    """Decide and run one call in `session`; returns the exit code (or execs and never returns).
+
+    `io` is the executor seam: this process's stdio (the shim), or a broker client's passed descriptors.
+    """
     inv, decision = decide_argv(tool, argv, Pins(session.context, session.namespaces))
     audit = AuditLog.open(session.audit_log)
     call = Call(session.id, tool, argv, session.context)
     if not decision.allowed:
         audit.write(call, decision, EXIT_BLOCKED, started)
         if session.output == "envelope":
-            from kro.shims.envelope_mode import print_policy_error
+            from kro.shims import envelope, jsonio
 
-            print_policy_error(session, decision)
+            error = envelope.error("policy", decision.reason, session.context, session.notice, decision.rule)
+            io.out(jsonio.dumps(error) + b"\n")
             return 0
-        sys.stderr.write(f"✘ BLOCKED: {decision.reason}\n")
+        io.err(f"✘ BLOCKED: {decision.reason}\n")
         return EXIT_BLOCKED
     path = tool_path(session, tool)
     if not path or not os.access(path, os.X_OK):
+        if tool == "kubetail" and isinstance(io, executor.Passed):
+            # The session's own shim answers through kubectl logs (and audits) on the client's stdio.
+            return io.plain(os.path.join(session.dir, "bin", tool), list(argv), dict(io.env))
         if tool == "kubetail":
             from kro.shims.kubetail_fallback import answer
 
@@ -43,19 +52,32 @@ def run(session: Session, tool: str, argv: list[str], started: float) -> int:
             True, decision.rule, f"{tool} not found at {path or '(not recorded)'}", decision.verb
         )
         audit.write(call, missing, EXIT_NOT_FOUND, started)
-        sys.stderr.write(
-            f"kro: {tool} is not installed where kro-run found it ({path}); install it and restart\n"
-        )
+        io.err(f"kro: {tool} is not installed where kro-run found it ({path}); install it and restart\n")
         return EXIT_NOT_FOUND
     pinned = executor.pinned_argv(inv, session)
-    env = executor.session_env(os.environ, session)
+    env = executor.session_env(io.env, session)
     if session.output == "envelope":
-        from kro.shims.envelope_mode import run_enveloped
+        from kro.shims import jsonio
+        from kro.shims.envelope_mode import read
 
-        return run_enveloped(session, inv, decision, path, pinned, env, audit, call, started)
+        out, code = read(session, inv, path, pinned, env)
+        io.out(jsonio.dumps(out) + b"\n")
+        audit.write(call, decision, code, started)
+        return 0
     audit.write(call, decision, None, started)
-    executor.exec_tool(path, pinned, env)
-    return 0  # unreachable: exec replaced the process
+    return io.plain(path, pinned, env)
+
+
+def run_guarded(session: Session, tool: str, argv: list[str], started: float, io: executor.Stdio) -> int:
+    """run(), with errors reported on `io` as one line and an exit code (never a traceback)."""
+    try:
+        return run(session, tool, argv, started, io)
+    except KroError as exc:
+        io.err(f"kro: {exc}\n")
+        return exc.exit_code
+    except OSError as exc:
+        io.err(f"kro: could not run {tool}: {exc}\n")
+        return EXIT_NOT_FOUND
 
 
 def main(tool: str, script: str, argv: list[str]) -> int:
@@ -64,7 +86,11 @@ def main(tool: str, script: str, argv: list[str]) -> int:
     try:
         bin_dir = os.path.dirname(os.path.realpath(script))
         session = load_session(os.path.join(os.path.dirname(bin_dir), SESSION_FILE))
-        return run(session, tool, argv, started)
+        if session.broker:
+            from kro.shims.broker_client import forward
+
+            return forward(session.broker, session.broker_token, tool, argv, session.output)
+        return run_guarded(session, tool, argv, started, executor.DIRECT)
     except KroError as exc:
         sys.stderr.write(f"kro: {exc}\n")
         return exc.exit_code

@@ -1,0 +1,215 @@
+"""The --confine broker: the sandbox's shims call it on a unix socket, and its policy decision counts.
+
+Runs in kro-run, outside the sandbox, one thread per call. It admits a connection only when the peer has
+our uid (SO_PEERCRED), descends from the sandbox's bwrap process, and presents the session token; then it
+decides, audits and runs the call through the shim core with the real session, on the client's stdio.
+"""
+
+from __future__ import annotations
+
+import array
+import contextlib
+import hmac
+import json
+import os
+import socket
+import struct
+import threading
+import time
+from collections.abc import Mapping
+from types import TracebackType
+
+from kro.shims import executor
+from kro.shims.audit import AuditLog, Call
+from kro.shims.broker_client import MAX_REQUEST
+from kro.shims.decide import TOOLS
+from kro.shims.errors import EXIT_BLOCKED, KroError
+from kro.shims.model import Decision
+from kro.shims.session import Session
+from kro.shims.shim import run_guarded
+
+MAX_CALLS = 256  # calls served at once; more wait in the listen backlog
+_MAX_ARGS = 4096
+_PEERCRED = struct.Struct("3i")
+
+
+class Refused(Exception):
+    """A connection the broker does not serve; `rule` names why in the audit log."""
+
+    def __init__(self, rule: str, reason: str, tool: str = "broker", argv: list[str] | None = None) -> None:
+        super().__init__(reason)
+        self.rule, self.reason, self.tool, self.argv = rule, reason, tool, argv or []
+
+
+class Broker:
+    """The broker for one confined session; use as a context manager around the sandbox's lifetime."""
+
+    def __init__(self, session: Session, env: Mapping[str, str], path: str, token: str) -> None:
+        self.session, self.env, self.path, self.token = session, dict(env), path, token
+        self._sandbox = 0
+        self._admitted = threading.Event()
+        self._slots = threading.BoundedSemaphore(MAX_CALLS)
+        self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._thread = threading.Thread(target=self._accept, name="kro-broker", daemon=True)
+        self._calls: set[threading.Thread] = set()
+
+    def __enter__(self) -> Broker:
+        _bind(self._sock, self.path)
+        os.chmod(self.path, 0o600)
+        self._sock.listen(128)
+        self._thread.start()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:  # fmt: skip
+        with contextlib.suppress(OSError):
+            self._sock.shutdown(socket.SHUT_RDWR)
+        self._sock.close()
+        self._thread.join(timeout=2)
+        deadline = time.monotonic() + 5  # the sandbox is gone, so its calls' tools are being stopped
+        for call in list(self._calls):
+            call.join(timeout=max(0.0, deadline - time.monotonic()))
+
+    def admit(self, sandbox_pid: int) -> None:
+        """Serve processes descending from `sandbox_pid` (the bwrap process) from now on."""
+        self._sandbox = sandbox_pid
+        self._admitted.set()
+
+    def _accept(self) -> None:
+        while True:
+            self._slots.acquire()
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                return
+            call = threading.Thread(target=self._serve, args=(conn,), name="kro-broker-call", daemon=True)
+            self._calls.add(call)
+            call.start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        started = time.monotonic()
+        fds: list[int] = []
+        try:
+            with conn:
+                try:
+                    tool, argv = self._admit(conn, fds)
+                    stdio = _stdio(fds)
+                    io = executor.Passed(*stdio, hangup=conn.fileno(), env=self.env)
+                    code = run_guarded(self.session, tool, argv, started, io)
+                    reply: dict[str, object] = {"exit_code": code}
+                except Refused as refused:
+                    reply = {"exit_code": EXIT_BLOCKED, "error": refused.reason}
+                    self._audit_refusal(refused, started)
+                except Exception as exc:  # a bug must not take the launcher down; the client gets told
+                    reply = {"exit_code": 70, "error": f"the broker failed on this call: {exc!r}"}
+                with contextlib.suppress(OSError):
+                    conn.sendall(json.dumps(reply).encode() + b"\n")
+        finally:
+            for fd in fds:
+                os.close(fd)
+            self._calls.discard(threading.current_thread())
+            self._slots.release()
+
+    def _admit(self, conn: socket.socket, fds: list[int]) -> tuple[str, list[str]]:
+        """Check the peer and read its request; (tool, argv) or Refused."""
+        pid, uid, _ = _PEERCRED.unpack(conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _PEERCRED.size))
+        if uid != os.getuid():
+            raise Refused("broker.auth", f"connection from uid {uid}, not this session's user")
+        request = _read_request(conn, fds)
+        tool, argv = _call(request)
+        token = request.get("token")
+        if not isinstance(token, str) or not hmac.compare_digest(token.encode(), self.token.encode()):
+            raise Refused("broker.auth", "wrong or missing session token", tool or "broker", argv or [])
+        if not (self._admitted.wait(timeout=10) and _descends(pid, self._sandbox)):
+            reason = f"process {pid} is not inside this session's sandbox"
+            raise Refused("broker.auth", reason, tool or "broker", argv or [])
+        if tool is None:
+            raise Refused("broker.request", f"tool must be one of {', '.join(TOOLS)}")
+        if argv is None:
+            raise Refused("broker.request", f"argv must be a list of at most {_MAX_ARGS} strings", tool)
+        return tool, argv
+
+    def _audit_refusal(self, refused: Refused, started: float) -> None:
+        try:
+            log = AuditLog.open(self.session.audit_log)
+        except KroError:
+            return
+        try:
+            call = Call(self.session.id, refused.tool, refused.argv, self.session.context)
+            log.write(call, Decision(False, refused.rule, refused.reason, None), EXIT_BLOCKED, started)
+        except KroError:
+            pass
+        finally:
+            log.close()
+
+
+def _bind(sock: socket.socket, path: str) -> None:
+    """bind() even when the path is longer than sun_path allows (through /proc/self/fd)."""
+    if len(os.fsencode(path)) < 100:
+        sock.bind(path)
+        return
+    fd = os.open(os.path.dirname(path), os.O_PATH | os.O_DIRECTORY)
+    try:
+        sock.bind(f"/proc/self/fd/{fd}/{os.path.basename(path)}")
+    finally:
+        os.close(fd)
+
+
+def _read_request(conn: socket.socket, fds: list[int]) -> dict[str, object]:
+    """The request line; descriptors that came with it are appended to `fds` (the caller closes them)."""
+    conn.settimeout(5)
+    buf = b""
+    try:
+        while b"\n" not in buf:
+            data, ancdata, flags, _ = conn.recvmsg(65536, socket.CMSG_SPACE(3 * 4), socket.MSG_CMSG_CLOEXEC)
+            for level, kind, payload in ancdata:
+                if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+                    fds.extend(array.array("i", payload[: len(payload) - len(payload) % 4]))
+            if flags & socket.MSG_CTRUNC:
+                raise Refused("broker.request", "more than three descriptors passed")
+            if not data or len(buf) + len(data) > MAX_REQUEST:
+                raise Refused("broker.request", "incomplete or oversized request")
+            buf += data
+    except TimeoutError:
+        raise Refused("broker.request", "no request within 5 s") from None
+    finally:
+        conn.settimeout(None)
+    try:
+        request = json.loads(buf.split(b"\n", 1)[0])
+    except ValueError:
+        raise Refused("broker.request", "the request is not JSON") from None
+    if not isinstance(request, dict):
+        raise Refused("broker.request", "the request is not a JSON object")
+    return request
+
+
+def _call(request: dict[str, object]) -> tuple[str | None, list[str] | None]:
+    """The request's tool and argv, each None when malformed."""
+    tool, argv = request.get("tool"), request.get("argv")
+    good_tool = tool if isinstance(tool, str) and tool in TOOLS else None
+    if isinstance(argv, list) and len(argv) <= _MAX_ARGS and all(isinstance(a, str) for a in argv):
+        return good_tool, [str(a) for a in argv]
+    return good_tool, None
+
+
+def _stdio(fds: list[int]) -> tuple[int, int, int]:
+    """The client's stdin, stdout, stderr; /dev/null stands in for any it did not pass."""
+    while len(fds) < 3:
+        fds.append(os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC))
+    return fds[0], fds[1], fds[2]
+
+
+def _descends(pid: int, ancestor: int) -> bool:
+    """Whether process `pid` is `ancestor` or one of its descendants (walking /proc/PID/stat)."""
+    for _ in range(1024):
+        if pid == ancestor:
+            return True
+        if pid <= 1 or ancestor <= 0:
+            return False
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as handle:
+                stat = handle.read()
+        except OSError:
+            return False
+        pid = int(stat.rsplit(b")", 1)[1].split()[1])
+    return False

@@ -1,0 +1,300 @@
+"""`kro-run --confine`: the agent in bubblewrap reaches the cluster only through the broker (issue 10)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kro_testing import BIN
+
+from kro.sandbox.demo.server import DemoCluster
+from kro.sandbox.demo.testing import kubectl_env
+from kro.shims.audit_cli import problems
+
+TOKEN = "kro-confine-test-token-4f1d9c2b7a"
+AWS_SECRET = "wJalrXUtnFEMI-kro-confine-test"
+# The sandbox hides host /tmp, so the test's home and work dirs live where it shows the host read-only.
+VISIBLE_TMP = os.environ.get("KRO_TEST_VISIBLE_TMP", "/var/tmp")
+
+
+def _bwrap_problem() -> str | None:
+    bwrap = shutil.which("bwrap")
+    if bwrap is None:
+        return "bubblewrap (bwrap) is not installed: apt-get install bubblewrap"
+    probe = [bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--unshare-pid", "true"]
+    proc = subprocess.run(probe, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        return f"bwrap cannot create a sandbox here: {proc.stderr.strip()}"
+    return None
+
+
+pytestmark = pytest.mark.skipif(_bwrap_problem() is not None, reason=str(_bwrap_problem()))
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoCluster]:
+    """A demo cluster with bearer-token auth (HTTPS) whose watches stay open for a while."""
+    if shutil.which("kubectl") is None:
+        pytest.skip("kubectl is not on PATH (the confined session drives the real kubectl)")
+    log = tmp_path_factory.mktemp("confine-cluster") / "requests.jsonl"
+    with DemoCluster(port=0, token=TOKEN, request_log=log, watch_seconds=30) as demo:
+        yield demo
+
+
+@dataclass
+class Confined:
+    """A home with credentials, a work dir and private XDG dirs; runs commands under kro-run --confine."""
+
+    base: Path
+    cluster: DemoCluster
+
+    @property
+    def home(self) -> Path:
+        return self.base / "home"
+
+    @property
+    def work(self) -> Path:
+        return self.base / "work"
+
+    @property
+    def audit_log(self) -> Path:
+        return self.base / "state" / "kro" / "audit.jsonl"
+
+    def env(self, **extra: str) -> dict[str, str]:
+        env = kubectl_env()
+        env.update(
+            HOME=str(self.home),
+            XDG_STATE_HOME=str(self.base / "state"),
+            XDG_CACHE_HOME=str(self.base / "cache"),
+            XDG_RUNTIME_DIR=str(self.base / "run"),
+            AWS_SECRET_ACCESS_KEY=AWS_SECRET,
+            GITHUB_TOKEN=TOKEN,
+            ANTHROPIC_API_KEY="sk-ant-kept",
+        )
+        env.update(extra)
+        return env
+
+    def popen(self, script: str, *, output: str = "plain", options: tuple[str, ...] = (),
+              env: dict[str, str] | None = None) -> subprocess.Popen[str]:  # fmt: skip
+        """Start kro-run --confine on `sh -c script` in the work dir (default kubeconfig: ~/.kube/config)."""
+        argv = [str(BIN / "kro-run"), "--confine", "--context", "kro-demo", "--output", output, *options,
+                "--", "sh", "-c", script]  # fmt: skip
+        return subprocess.Popen(
+            argv, cwd=self.work, env=env or self.env(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+
+    def run(self, script: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
+        """Run to completion."""
+        proc = self.popen(script, **kwargs)
+        out, err = proc.communicate(timeout=120)
+        return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+    def audit(self) -> list[dict[str, Any]]:
+        return [json.loads(line) for line in self.audit_log.read_text().splitlines()]
+
+
+@pytest.fixture
+def confined(cluster: DemoCluster) -> Iterator[Confined]:
+    """A fresh confined-session setup: ~/.kube/config (with the token), ~/.aws, ~/.claude, a git work dir."""
+    base = Path(tempfile.mkdtemp(prefix="kro-confine-", dir=VISIBLE_TMP))
+    try:
+        for sub in ("work/.git/hooks", "home/.aws", "home/.claude", "run"):
+            (base / sub).mkdir(parents=True, mode=0o700)
+        (base / "work" / ".git" / "config").write_text("[core]\n")
+        (base / "home" / ".aws" / "credentials").write_text(f"[default]\naws_secret_access_key={AWS_SECRET}")
+        cluster.write_kubeconfig(base / "home" / ".kube" / "config")
+        yield Confined(base, cluster)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def _lines(stdout: str) -> dict[str, str]:
+    return dict(line.split("=", 1) for line in stdout.splitlines() if "=" in line and line[0].isalpha())
+
+
+def test_reads_go_through_the_broker(confined: Confined) -> None:
+    """kubectl get/blocked calls, plain and envelope, and kubetail, all answered and audited outside."""
+    before = len(confined.cluster.requests())
+    plain = confined.run("kubectl get pods -n demo; kubectl delete pod x; echo rc=$?")
+    assert plain.returncode == 0, plain.stderr
+    assert "web-" in plain.stdout
+    assert "rc=77" in plain.stdout
+    assert "✘ BLOCKED: 'delete' is a mutating command" in plain.stderr
+    script = "kubectl get pods -n demo; kubetail logs demo:web-7c9f8d6b5d-4xkqp"
+    enveloped = confined.run(script, output="envelope")
+    first, second = (json.loads(line) for line in enveloped.stdout.splitlines())
+    assert first["status"] == "ok"
+    assert "web-" in first["content"]
+    assert second["status"] == "ok", second
+    records = confined.audit()
+    assert [(r["tool"], r["argv"][0], r["decision"]) for r in records] == [
+        ("kubectl", "get", "allowed"), ("kubectl", "delete", "blocked"),
+        ("kubectl", "get", "allowed"), ("kubetail", "logs", "allowed"),
+    ]  # fmt: skip
+    for line in confined.audit_log.read_bytes().splitlines():
+        assert problems(line) == []
+    assert {r["method"] for r in confined.cluster.requests()[before:]} == {"GET"}
+
+
+def test_real_tools_and_credentials_are_out_of_reach(confined: Confined) -> None:
+    """Inside: no real kubectl, no kubeconfig, token or cloud secret anywhere; the audit log unwritable."""
+    real = shutil.which("kubectl")
+    assert real is not None
+    sessions = confined.base / "run" / "kro"
+    script = f"""
+        /usr/bin/kubectl version --client >/dev/null 2>&1; echo usr_bin_kubectl=$?
+        {os.path.realpath(real)} version --client >/dev/null 2>&1; echo real_kubectl=$?
+        cat ~/.kube/config >/dev/null 2>&1; echo kube_config=$?
+        cat ~/.aws/credentials >/dev/null 2>&1; echo aws=$?
+        cat {sessions}/session-*/kubeconfig >/dev/null 2>&1; echo minified=$?
+        echo forged >> {confined.audit_log} 2>/dev/null; echo audit_write=$?
+        ls -A {sessions} | wc -l | sed 's/^/sessions_visible=/'
+        echo files=$(grep -rIl -e {TOKEN} -e {AWS_SECRET} /run/kro {confined.base} /tmp 2>/dev/null | wc -l)
+        env | grep -c -e {TOKEN} -e {AWS_SECRET} | sed 's/^/env=/'
+        cat /proc/*/environ 2>/dev/null | tr '\\0' '\\n' | grep -c -e {TOKEN} | sed 's/^/proc_environ=/'
+        echo "anthropic=$ANTHROPIC_API_KEY"
+        ls /proc | grep -c '^[0-9]' | sed 's/^/pids=/'
+        touch new-file; echo work_write=$?
+        echo x >> .git/config 2>/dev/null; echo git_config=$?
+        touch .git/hooks/pre-commit 2>/dev/null; echo git_hooks=$?
+        touch ~/.bashrc 2>/dev/null; echo home_write=$?
+        touch ~/.claude/ok; echo agent_dir=$?
+        kubectl get pods -n demo >/dev/null; echo shim=$?
+    """
+    proc = confined.run(script)
+    got = _lines(proc.stdout)
+    assert got.pop("anthropic") == "sk-ant-kept"
+    assert int(got.pop("pids")) < 10, "the sandbox has its own PID namespace"
+    assert {k: v for k, v in got.items() if v == "0"} == {
+        "sessions_visible": "0", "files": "0", "env": "0", "proc_environ": "0",
+        "work_write": "0", "agent_dir": "0", "shim": "0",
+    }, proc.stdout + proc.stderr  # fmt: skip
+    assert got["usr_bin_kubectl"] == got["real_kubectl"] == "127", "not found, not merely refused"
+    withheld = proc.stderr.split("outside: ", 1)[1].split(" (", 1)[0].split(", ")
+    assert {"AWS_SECRET_ACCESS_KEY", "GITHUB_TOKEN"} <= set(withheld), "names are listed, never values"
+    assert TOKEN not in proc.stderr + proc.stdout
+    assert "forged" not in confined.audit_log.read_text()
+    assert TOKEN in (confined.home / ".kube" / "config").read_text(), "hidden, not modified"
+    assert (confined.work / "new-file").exists()
+    assert (confined.work / ".git" / "config").read_text() == "[core]\n"
+
+
+def test_forged_requests_are_decided_by_the_broker(confined: Confined) -> None:
+    """A request written by hand from inside is still policy-checked and audited; a bad token is refused."""
+    forge = confined.work / "forge.py"
+    forge.write_text(
+        "import json, socket, sys\n"
+        "s = json.load(open('/run/kro/session.json'))\n"
+        "def call(token, argv):\n"
+        "    with socket.socket(socket.AF_UNIX) as c:\n"
+        "        c.connect(s['broker'])\n"
+        "        socket.send_fds(c, [json.dumps({'token': token, 'tool': 'kubectl', 'argv': argv}).encode()"
+        " + b'\\n'], [0, 1, 2])\n"
+        "        print(c.recv(4096).decode().strip())\n"
+        "call(s['broker_token'], ['delete', 'pod', 'x'])\n"
+        "call('guess', ['get', 'pods'])\n"
+        "call(s['broker_token'], ['--server=https://evil.example', 'get', 'pods'])\n"
+    )
+    before = len(confined.cluster.requests())
+    proc = confined.run(f"{sys.executable} forge.py")
+    replies = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [r["exit_code"] for r in replies] == [77, 77, 77], proc.stdout + proc.stderr
+    assert replies[1]["error"] == "wrong or missing session token"
+    assert "✘ BLOCKED: 'delete' is a mutating command" in proc.stderr
+    records = confined.audit()
+    assert [(r["argv"], r["decision"], r["rule"]) for r in records] == [
+        (["delete", "pod", "x"], "blocked", "verb.mutating"),
+        (["get", "pods"], "blocked", "broker.auth"),
+        (["--server=https://evil.example", "get", "pods"], "blocked", "global.identity"),
+    ]
+    assert confined.cluster.requests()[before:] == []
+
+
+def test_only_the_sandbox_may_use_the_broker(confined: Confined) -> None:
+    """A process outside the sandbox (same user, right token) is refused: the peer must descend from bwrap."""
+    ready = confined.work / "ready"
+    proc = confined.popen(f"touch {ready}; while [ ! -e go ]; do sleep 0.05; done")
+    try:
+        deadline = time.monotonic() + 30
+        while not ready.exists():
+            assert time.monotonic() < deadline, "the confined session did not start"
+            time.sleep(0.05)
+        (box,) = (confined.base / "run" / "kro").glob("session-*/box")
+        token = json.loads((box / "session.json").read_text())["broker_token"]
+        request = json.dumps({"token": token, "tool": "kubectl", "argv": ["get", "pods"]}).encode() + b"\n"
+        with socket.socket(socket.AF_UNIX) as client:
+            client.connect(str(box / "broker.sock"))
+            socket.send_fds(client, [request], [1, 2, 2])
+            reply = json.loads(client.recv(4096))
+    finally:
+        (confined.work / "go").touch()
+        proc.communicate(timeout=60)
+    assert reply["exit_code"] == 77
+    assert "is not inside this session's sandbox" in reply["error"]
+    assert confined.audit()[-1]["rule"] == "broker.auth"
+
+
+def _watchers(confined: Confined) -> list[int]:
+    """Outside kubectl processes of this test's sessions that are watching pods."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            cmdline = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"-w" in cmdline and any(str(confined.base / "run").encode() in arg for arg in cmdline):
+            found.append(int(entry.name))
+    return found
+
+
+def _until(check: Any, seconds: float = 15) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def test_hangup_stops_the_tool(confined: Confined) -> None:
+    """When a shim inside dies (Ctrl-C, timeout, kill), the broker stops the kubectl it runs outside."""
+    script = (
+        "kubectl get pods -n demo -w >/dev/null & "
+        "while [ ! -e stop ]; do sleep 0.05; done; kill $!; wait; touch stopped; "
+        "while [ ! -e done ]; do sleep 0.05; done"
+    )
+    proc = confined.popen(script, output="plain")
+    try:
+        _until(lambda: _watchers(confined))  # the real kubectl runs outside, for the shim inside
+        (confined.work / "stop").touch()
+        _until(lambda: (confined.work / "stopped").exists())
+        _until(lambda: not _watchers(confined), seconds=5)
+    finally:
+        (confined.work / "done").touch()
+        proc.communicate(timeout=60)
+    assert proc.returncode == 0
+
+
+def test_terminal_injection_is_blocked(confined: Confined) -> None:
+    """TIOCSTI (typing into the user's terminal, run after the agent exits) is refused by seccomp."""
+    script = f"{sys.executable} -c 'import fcntl, termios; fcntl.ioctl(0, termios.TIOCSTI, b\"x\")'"
+    proc = confined.run(script)
+    assert "Operation not permitted" in proc.stderr
+
+
+def test_missing_bwrap_is_a_clear_error(confined: Confined) -> None:
+    """Without bwrap on PATH: exit 69 and the install hint, before anything else is set up."""
+    proc = confined.run("true", env=confined.env(PATH="/nonexistent"))
+    assert proc.returncode == 69
+    assert "apt-get install bubblewrap" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
