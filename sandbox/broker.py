@@ -1,8 +1,11 @@
 """The --confine broker: the sandbox's shims call it on a unix socket, and its policy decision counts.
 
 Runs in kro-run, outside the sandbox, one thread per call. It admits a connection only when the peer has
-our uid (SO_PEERCRED), descends from the sandbox's bwrap process, and presents the session token; then it
+our uid (SO_PEERCRED), presents the session token and descends from the sandbox's bwrap process; then it
 decides, audits and runs the call through the shim core with the real session, on the client's stdio.
+The request's "output" and "cwd" are informational: the session's output mode applies (an agent cannot
+ask for unredacted output), and the tool runs in kro-run's directory (no allowed call reads local files).
+Refusals are audited as blocked, rule broker.auth or broker.request.
 """
 
 from __future__ import annotations

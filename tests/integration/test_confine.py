@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from kro_testing import BIN
 
+from kro.sandbox.confine_env import withheld
 from kro.sandbox.demo.server import DemoCluster
 from kro.sandbox.demo.testing import kubectl_env
 from kro.shims.audit_cli import problems
@@ -39,7 +40,8 @@ def _bwrap_problem() -> str | None:
     return None
 
 
-pytestmark = pytest.mark.skipif(_bwrap_problem() is not None, reason=str(_bwrap_problem()))
+_PROBLEM = _bwrap_problem()
+needs_bwrap = pytest.mark.skipif(_PROBLEM is not None, reason=str(_PROBLEM))
 
 
 @pytest.fixture(scope="module")
@@ -124,6 +126,7 @@ def _lines(stdout: str) -> dict[str, str]:
     return dict(line.split("=", 1) for line in stdout.splitlines() if "=" in line and line[0].isalpha())
 
 
+@needs_bwrap
 def test_reads_go_through_the_broker(confined: Confined) -> None:
     """kubectl get/blocked calls, plain and envelope, and kubetail, all answered and audited outside."""
     before = len(confined.cluster.requests())
@@ -132,22 +135,28 @@ def test_reads_go_through_the_broker(confined: Confined) -> None:
     assert "web-" in plain.stdout
     assert "rc=77" in plain.stdout
     assert "✘ BLOCKED: 'delete' is a mutating command" in plain.stderr
-    script = "kubectl get pods -n demo; kubetail logs demo:web-7c9f8d6b5d-4xkqp"
+    script = (
+        "kubectl get pods -n demo; kubetail logs demo:web-7c9f8d6b5d-4xkqp; kubectl get pods -A -o json; "
+        "cat $(ls -t $XDG_CACHE_HOME/kro/*/*.json | head -1) | wc -c | sed 's/^/spill=/'"
+    )
     enveloped = confined.run(script, output="envelope")
-    first, second = (json.loads(line) for line in enveloped.stdout.splitlines())
+    first, second, bulk = (json.loads(line) for line in enveloped.stdout.splitlines()[:3])
     assert first["status"] == "ok"
     assert "web-" in first["content"]
     assert second["status"] == "ok", second
+    assert "the whole output" in bulk["agent_context"]
+    assert int(enveloped.stdout.splitlines()[3].removeprefix("spill=")) > 16 * 1024, "spill readable inside"
     records = confined.audit()
     assert [(r["tool"], r["argv"][0], r["decision"]) for r in records] == [
         ("kubectl", "get", "allowed"), ("kubectl", "delete", "blocked"),
-        ("kubectl", "get", "allowed"), ("kubetail", "logs", "allowed"),
+        ("kubectl", "get", "allowed"), ("kubetail", "logs", "allowed"), ("kubectl", "get", "allowed"),
     ]  # fmt: skip
     for line in confined.audit_log.read_bytes().splitlines():
         assert problems(line) == []
     assert {r["method"] for r in confined.cluster.requests()[before:]} == {"GET"}
 
 
+@needs_bwrap
 def test_real_tools_and_credentials_are_out_of_reach(confined: Confined) -> None:
     """Inside: no real kubectl, no kubeconfig, token or cloud secret anywhere; the audit log unwritable."""
     real = shutil.which("kubectl")
@@ -191,6 +200,7 @@ def test_real_tools_and_credentials_are_out_of_reach(confined: Confined) -> None
     assert (confined.work / ".git" / "config").read_text() == "[core]\n"
 
 
+@needs_bwrap
 def test_forged_requests_are_decided_by_the_broker(confined: Confined) -> None:
     """A request written by hand from inside is still policy-checked and audited; a bad token is refused."""
     forge = confined.work / "forge.py"
@@ -222,6 +232,7 @@ def test_forged_requests_are_decided_by_the_broker(confined: Confined) -> None:
     assert confined.cluster.requests()[before:] == []
 
 
+@needs_bwrap
 def test_only_the_sandbox_may_use_the_broker(confined: Confined) -> None:
     """A process outside the sandbox (same user, right token) is refused: the peer must descend from bwrap."""
     ready = confined.work / "ready"
@@ -266,6 +277,7 @@ def _until(check: Any, seconds: float = 15) -> None:
         time.sleep(0.05)
 
 
+@needs_bwrap
 def test_hangup_stops_the_tool(confined: Confined) -> None:
     """When a shim inside dies (Ctrl-C, timeout, kill), the broker stops the kubectl it runs outside."""
     script = (
@@ -285,6 +297,7 @@ def test_hangup_stops_the_tool(confined: Confined) -> None:
     assert proc.returncode == 0
 
 
+@needs_bwrap
 def test_terminal_injection_is_blocked(confined: Confined) -> None:
     """TIOCSTI (typing into the user's terminal, run after the agent exits) is refused by seccomp."""
     script = f"{sys.executable} -c 'import fcntl, termios; fcntl.ioctl(0, termios.TIOCSTI, b\"x\")'"
@@ -298,3 +311,32 @@ def test_missing_bwrap_is_a_clear_error(confined: Confined) -> None:
     assert proc.returncode == 69
     assert "apt-get install bubblewrap" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("name", "kept"),
+    [
+        pytest.param("ANTHROPIC_API_KEY", True, id="agent-key"),
+        pytest.param("CLAUDE_CODE_OAUTH_TOKEN", True, id="agent-token"),
+        pytest.param("OPENAI_API_KEY", True, id="openai"),
+        pytest.param("GOOGLE_API_KEY", True, id="gemini-key"),
+        pytest.param("AZURE_OPENAI_API_KEY", True, id="azure-openai"),
+        pytest.param("PATH", True, id="path"),
+        pytest.param("HTTPS_PROXY", True, id="proxy"),
+        pytest.param("AWS_PROFILE", False, id="aws"),
+        pytest.param("GOOGLE_APPLICATION_CREDENTIALS", False, id="gcp"),
+        pytest.param("AZURE_CLIENT_SECRET", False, id="azure"),
+        pytest.param("KUBECONFIG", False, id="kubeconfig"),
+        pytest.param("HELM_KUBETOKEN", False, id="helm"),
+        pytest.param("GITHUB_TOKEN", False, id="token-word"),
+        pytest.param("DB_PASSWORD", False, id="password-word"),
+        pytest.param("STRIPE_SECRET_KEY", False, id="secret-word"),
+        pytest.param("SSH_AUTH_SOCK", False, id="ssh-agent"),
+        pytest.param("DBUS_SESSION_BUS_ADDRESS", False, id="session-bus"),
+        pytest.param("DISPLAY", False, id="x11"),
+    ],
+)
+def test_environment_rule(name: str, kept: bool) -> None:
+    """Agents keep their own API keys; cloud, cluster and credential-shaped variables stay outside."""
+    assert withheld(name) is not kept
+    assert withheld(name, passed=[name]) is False, "--pass-env always wins"
