@@ -111,7 +111,15 @@ def serve(kubeconfig: Path, tmp: Path, *extra: str) -> Iterator[Server]:
 
 
 @pytest.fixture(scope="module")
-def server(demo_cluster: DemoHandle, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def requests_before(demo_cluster: DemoHandle) -> int:
+    """How many requests the shared demo cluster had seen before this module's servers started."""
+    return len(demo_cluster.cluster.requests())
+
+
+@pytest.fixture(scope="module")
+def server(
+    demo_cluster: DemoHandle, tmp_path_factory: pytest.TempPathFactory, requests_before: int
+) -> Iterator[Server]:
     """One server for the module, pinned to kro-demo of the demo cluster."""
     with serve(demo_cluster.kubeconfig, tmp_path_factory.mktemp("mcp")) as srv:
         yield srv
@@ -395,9 +403,11 @@ def test_audit_has_one_line_per_kubectl_call(server: Server) -> None:
     assert all(isinstance(r["argv"], list) for r in records)
 
 
-def test_nothing_but_reads_reached_the_cluster(server: Server, demo_cluster: DemoHandle) -> None:
+def test_nothing_but_reads_reached_the_cluster(
+    server: Server, demo_cluster: DemoHandle, requests_before: int
+) -> None:
     """The demo cluster saw only GETs and self-subject reviews (auth can-i), whatever the tools were asked."""
-    writes = [r for r in demo_cluster.cluster.requests() if r["method"] != "GET"]
+    writes = [r for r in demo_cluster.cluster.requests()[requests_before:] if r["method"] != "GET"]
     assert all(r["method"] == "POST" and "selfsubject" in r["path"] for r in writes), writes
 
 
