@@ -1,7 +1,8 @@
 """Benchmark --confine: the broker path against the direct shim for `kubectl get pods -n demo`.
 
 Each mode runs one kro-run session whose agent times N calls from inside (so session start-up is not
-counted) and prints the median; plain and envelope output, and the bare kubectl for reference.
+counted) and prints the median; plain and envelope output, the bare kubectl for reference, and a
+blocked call (`kubectl delete pod x`: no kubectl runs, so it is the shim's or the broker path's own cost).
 Run: .venv/bin/python tests/bench/bench_confine.py [--runs 30]     (figures, not a test; needs bwrap)
 """
 
@@ -24,23 +25,24 @@ BIN = Path(sys.executable).parent
 AGENT = """
 import json, statistics, subprocess, sys, time
 argv, runs = sys.argv[1:-1], int(sys.argv[-1])
-subprocess.run(argv, stdout=subprocess.DEVNULL, check=True)  # warm the discovery cache
+subprocess.run(argv, stdout=subprocess.DEVNULL, check=False)  # warm the discovery cache
 times = []
 for _ in range(runs):
     start = time.perf_counter()
-    subprocess.run(argv, stdout=subprocess.DEVNULL, check=True)
+    subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
     times.append(time.perf_counter() - start)
 print(json.dumps(times))
 """
 CALL = ["kubectl", "get", "pods", "-n", "demo"]
+BLOCKED = ["kubectl", "delete", "pod", "x"]
 
 
-def _inside(base: Path, kubeconfig: Path, runs: int, *options: str) -> list[float]:
+def _inside(base: Path, kubeconfig: Path, runs: int, call: list[str], *options: str) -> list[float]:
     """Per-call seconds measured by an agent inside one kro-run session."""
     env = {**kubectl_env(), "XDG_STATE_HOME": str(base / "state"), "XDG_CACHE_HOME": str(base / "cache"),
            "XDG_RUNTIME_DIR": str(base / "run"), "HOME": str(base / "home")}  # fmt: skip
     argv = [str(BIN / "kro-run"), "--kubeconfig", str(kubeconfig), "--context", "kro-demo", *options,
-            "--", sys.executable, str(base / "agent.py"), *CALL, str(runs)]  # fmt: skip
+            "--", sys.executable, str(base / "agent.py"), *call, str(runs)]  # fmt: skip
     proc = subprocess.run(argv, cwd=base / "work", env=env, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise SystemExit(f"kro-run {' '.join(options)} failed: {proc.stderr.strip()}")
@@ -74,13 +76,15 @@ def main() -> None:
         (base / "agent.py").write_text(AGENT)
         kubeconfig = demo.write_kubeconfig(base / "kubeconfig")
         medians = {"bare kubectl": statistics.median(_bare(base, kubeconfig, args.runs))}
-        for output in ("plain", "envelope"):
+        for output in ("plain", "envelope", "blocked"):
+            call, mode = (BLOCKED, "plain") if output == "blocked" else (CALL, output)
             for label, extra in (("shim", ()), ("confined", ("--confine",))):
-                times = _inside(base, kubeconfig, args.runs, "--output", output, *extra)
+                times = _inside(base, kubeconfig, args.runs, call, "--output", mode, *extra)
                 medians[f"{label} {output}"] = statistics.median(times)
         for name, median in medians.items():
-            print(f"{name:18s} median {median * 1000:6.1f} ms  ({args.runs} runs of {' '.join(CALL)})")
-        for output in ("plain", "envelope"):
+            what = " ".join(BLOCKED if name.endswith("blocked") else CALL)
+            print(f"{name:18s} median {median * 1000:6.1f} ms  ({args.runs} runs of {what})")
+        for output in ("plain", "envelope", "blocked"):
             shim, confined = medians[f"shim {output}"], medians[f"confined {output}"]
             delta = (confined - shim) * 1000
             print(f"broker path vs direct shim, {output}: {delta:+.1f} ms ({confined / shim:.2f}x)")
