@@ -12,7 +12,6 @@ directories and the audit log's directory. The network is shared (agents need th
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import secrets
 import shutil
@@ -206,8 +205,8 @@ def prepare_box(session: Session) -> tuple[Path, str, Path]:
     box = workdir / "box"
     (box / "bin").mkdir(mode=0o700, parents=True)
     token = secrets.token_hex(32)
-    inside = dataclasses.replace(
-        session, dir=BOX, kubeconfig="", kubectl="", kubetail=None, audit_log="", kube_cache_dir="", env={},
+    inside = session._replace(
+        dir=BOX, kubeconfig="", kubectl="", kubetail=None, audit_log="", kube_cache_dir="", env={},
         broker=f"{BOX}/broker.sock", broker_token=token,
     )  # fmt: skip
     (box / SESSION_FILE).write_bytes(inside.to_json())

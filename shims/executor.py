@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import os
-import selectors
-import signal
-import subprocess
 import sys
-import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 
-from kro.shims.model import Invocation
-from kro.shims.session import Session
+from kro.shims.lean import NamedTuple
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import subprocess
+    from collections.abc import Callable, Mapping
+
+    from kro.shims.model import Invocation
+    from kro.shims.session import Session
+
+# subprocess, selectors and signal are imported where a process is captured or attached: plain mode
+# only execs, and the shim's start-up is part of every kubectl call (see lean.py).
 
 # Variables that change what kubectl runs, reads or where it caches; the session decides them.
 _SCRUB_PREFIXES = ("KUBECTL_",)
@@ -54,8 +58,7 @@ def exec_tool(path: str, argv: list[str], env: dict[str, str]) -> None:
     os.execve(path, [path, *argv], env)
 
 
-@dataclass(frozen=True, slots=True)
-class Captured:
+class Captured(NamedTuple):
     """How a captured run ended."""
 
     exit_code: int
@@ -80,6 +83,10 @@ def run_captured(
 
     For a stream the bound is the normal end (stopped=True); otherwise it is a timeout.
     """
+    import selectors
+    import subprocess
+    import time
+
     proc = subprocess.Popen(
         [path, *argv], env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
@@ -126,11 +133,10 @@ def run_captured(
     return Captured(code, bytes(stderr), timed_out, stopped)
 
 
-@dataclass(frozen=True, slots=True)
-class Direct:
+class Direct(NamedTuple):
     """This process's own stdio and environment: plain mode execs the tool (the shim outside --confine)."""
 
-    env: Mapping[str, str] = field(default_factory=lambda: os.environ)
+    env: Mapping[str, str] = os.environ
 
     def out(self, data: bytes) -> None:
         """Write payload bytes to stdout."""
@@ -148,8 +154,7 @@ class Direct:
         return 0  # unreachable
 
 
-@dataclass(frozen=True, slots=True)
-class Passed:
+class Passed(NamedTuple):
     """A broker client's stdio, passed as descriptors, and the launcher's environment for the tool.
 
     `hangup` (the client's connection) becomes readable when the client goes; a running tool is then stopped.
@@ -190,6 +195,9 @@ def _write_all(fd: int, data: bytes) -> None:
 def run_attached(path: str, argv: list[str], env: Mapping[str, str], stdio: tuple[int, int, int],
                  hangup: int) -> int:  # fmt: skip
     """Run the tool with the given stdio in its own process group; stop it when `hangup` turns readable."""
+    import selectors
+    import subprocess
+
     proc = subprocess.Popen(
         [path, *argv], env=env, stdin=stdio[0], stdout=stdio[1], stderr=stdio[2], start_new_session=True
     )
@@ -208,6 +216,9 @@ def run_attached(path: str, argv: list[str], env: Mapping[str, str], stdio: tupl
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
     """SIGTERM the tool's process group, SIGKILL it if it lingers."""
+    import signal
+    import subprocess
+
     for sig, grace in ((signal.SIGTERM, 2.0), (signal.SIGKILL, None)):
         try:
             os.killpg(proc.pid, sig)

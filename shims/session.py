@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass, field
-
+from kro.shims import jsonio
 from kro.shims.errors import ConfigError
+from kro.shims.lean import NamedTuple
 
 SESSION_FILE = "session.json"
 SCHEMA = 1
 
 
-@dataclass(frozen=True, slots=True)
-class Session:
+class Session(NamedTuple):
     """Everything a shim needs to decide, run and record one call."""
 
     id: str
@@ -32,7 +30,7 @@ class Session:
     request_timeout: float = 30.0
     cache_dir: str = ""
     kube_cache_dir: str = ""
-    env: dict[str, str | None] = field(default_factory=dict)
+    env: dict[str, str | None] = {}  # noqa: RUF012 - a frozen record's default, never mutated
     # --confine: the shims inside send every call to this unix socket (the broker), with this token.
     broker: str = ""
     broker_token: str = ""
@@ -40,14 +38,16 @@ class Session:
 
     def to_json(self) -> bytes:
         """session.json's bytes."""
-        return json.dumps(asdict(self), indent=2).encode()
+        import json
+
+        return json.dumps(self._asdict(), indent=2).encode()
 
 
 def load_session(path: str) -> Session:
     """Read session.json; a missing or damaged file is a ConfigError (the shim fails closed)."""
     try:
         with open(path, "rb") as handle:
-            raw = json.loads(handle.read())
+            raw = jsonio.loads(handle.read())
         raw["namespaces"] = tuple(raw.get("namespaces") or ())
         if raw.get("schema") != SCHEMA:
             raise ValueError(f"schema {raw.get('schema')!r} is not {SCHEMA}")

@@ -64,6 +64,12 @@ def run(
         io.out(jsonio.dumps(out) + b"\n")
         audit.write(call, decision, code, started)
         return 0
+    if session.redact:
+        from kro.shims.plain_redact import run_redacted
+
+        code = run_redacted(io, session, inv, path, pinned, env)
+        audit.write(call, decision, code, started)
+        return code
     audit.write(call, decision, None, started)
     return io.plain(path, pinned, env)
 
@@ -99,3 +105,7 @@ def main(tool: str, script: str, argv: list[str]) -> int:
         return EXIT_NOT_FOUND
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        # Fail closed with one line, never a traceback to the agent.
+        sys.stderr.write(f"kro: internal error in the {tool} shim ({type(exc).__name__}: {exc})\n")
+        return 70

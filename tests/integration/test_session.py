@@ -283,3 +283,22 @@ def test_demo_tour_runs_without_a_terminal(tmp_path: Path) -> None:
     audit = (tmp_path / "kro" / "audit.jsonl").read_text().splitlines()
     assert len(audit) == 6
     assert sys.executable
+
+
+def test_plain_redact(kro_session: KroSession) -> None:
+    """--output plain --redact: kubectl's own output and exit codes, secret-shaped values replaced."""
+    from kro.sandbox.demo.fixture import CRASHLOOP_POD, FAKE_BEARER_TOKEN, FAKE_ENV_PASSWORD
+
+    proc = kro_session.run(
+        "sh", "-c",
+        f"kubectl describe pod -n demo {CRASHLOOP_POD}; kubectl logs -n demo {CRASHLOOP_POD};"
+        " kubectl get pod nosuch -n demo; echo rc=$?",
+        options=("--redact",),
+    )  # fmt: skip
+    assert "DB_PASSWORD:  [REDACTED]" in proc.stdout
+    assert "Authorization: Bearer [REDACTED]" in proc.stdout
+    assert FAKE_ENV_PASSWORD not in proc.stdout + proc.stderr
+    assert FAKE_BEARER_TOKEN not in proc.stdout + proc.stderr
+    assert "rc=1" in proc.stdout
+    assert 'pods "nosuch" not found' in proc.stderr
+    assert [r["exit_code"] for r in kro_session.audit()] == [0, 0, 1]
