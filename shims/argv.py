@@ -64,7 +64,7 @@ def _find(
         word = _first_positional(scope, args)
         if word is None:
             break
-        sub = command.subcommands.get(args[word][1])
+        sub = command.sub(args[word][1])
         if sub is None:
             break
         pin_at = args[word][0] + 1

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from kro.shims.argv import parse
 from kro.shims.model import Decision, Invocation, Pins
 from kro.shims.tables import load
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 TOOLS = ("kubectl", "kubetail")
 

@@ -8,13 +8,19 @@ kubectl call, so its value types and its JSON use these instead. Type checkers s
 from __future__ import annotations
 
 import _json
-from operator import itemgetter
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
     from typing import NamedTuple as NamedTuple
 else:
+
+    def _getter(index: int) -> Callable[[tuple[object, ...]], object]:
+        def get(self: tuple[object, ...]) -> object:
+            return tuple.__getitem__(self, index)
+
+        return get
 
     class NamedTuple(tuple):
         """Class-syntax named tuples (fields from annotations, defaults from class attributes)."""
@@ -28,7 +34,7 @@ else:
             cls._fields = names
             cls._field_defaults = {n: cls.__dict__[n] for n in names if n in cls.__dict__}
             for index, name in enumerate(names):
-                setattr(cls, name, property(itemgetter(index), doc=f"field {name}"))
+                setattr(cls, name, property(_getter(index), doc=f"field {name}"))
 
         def __new__(cls, *args: object, **kwargs: object) -> NamedTuple:
             if len(args) > len(cls._fields):

@@ -17,13 +17,22 @@ CONFLICT = "conflict"  # kubectl versions disagree: the parser refuses the flag
 
 
 class Command(NamedTuple):
-    """One cobra command: its canonical name, local flags and subcommands (by name and alias)."""
+    """One cobra command: its canonical name, local flags and subcommands (built when first walked)."""
 
     name: str
     flags: dict[str, str]
     shorts: dict[str, str]
-    subcommands: dict[str, Command]
+    children: dict[str, tuple[str, dict[str, object]]]  # name or alias -> (canonical name, raw table)
+    built: dict[str, Command]  # children built so far: a call walks one path, not the whole tree
     hidden: bool
+
+    def sub(self, word: str) -> Command | None:
+        """The subcommand named (or aliased) `word`, or None."""
+        found = self.built.get(word)
+        if found is None and word in self.children:
+            name, raw = self.children[word]
+            found = self.built[word] = _command(name, raw)
+        return found
 
 
 class Tables(NamedTuple):
@@ -51,15 +60,14 @@ def _command(name: str, raw: dict[str, object]) -> Command:
     flags_raw = raw.get("flags") or {}
     assert isinstance(flags_raw, dict)
     kinds, shorts = _flags(flags_raw)
-    subs: dict[str, Command] = {}
+    children: dict[str, tuple[str, dict[str, object]]] = {}
     subs_raw = raw.get("subcommands") or {}
     assert isinstance(subs_raw, dict)
     for sub_name, sub_raw in subs_raw.items():
-        sub = _command(sub_name, sub_raw)
-        subs[sub_name] = sub
+        children[sub_name] = (sub_name, sub_raw)
         for alias in sub_raw.get("aliases") or ():
-            subs.setdefault(alias, sub)
-    return Command(name, kinds, shorts, subs, bool(raw.get("hidden", False)))
+            children.setdefault(alias, (sub_name, sub_raw))
+    return Command(name, kinds, shorts, children, {}, bool(raw.get("hidden", False)))
 
 
 _LOADED: dict[str, Tables] = {}
