@@ -14,7 +14,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "audit": ("kro.shims.audit_cli:main", "read the audit log; 'kro audit verify' checks it"),
     "demo": ("kro.sandbox.demo.cli:main", "serve the bundled demo cluster"),
     "serve": ("kro.mcp.server:main", "serve read-only cluster tools over MCP (stdio or HTTP)"),
-    "doctor": ("kro.doctor:main", "check kubectl, kubetail, kubeconfig, contexts, the pinned context's reachability and the audit log"),
+    "doctor": ("kro.doctor:main", "check kubectl, kubetail, kubeconfig, contexts, reachability, audit log"),
     "schema": ("kro.shims.misc_cli:schema_main", "print the envelope's JSON Schema"),
     "cache": ("kro.shims.misc_cli:cache_main", "clear, prune or locate the bulk-output cache"),
 }

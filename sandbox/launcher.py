@@ -11,8 +11,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from kro.sandbox import session_dir
-from kro.sandbox.pinning import Options, build_session
-from kro.shims.audit import default_path
+from kro.sandbox.pinning import Options, add_pin_arguments, build_session
 from kro.shims.errors import CommandNotFound, ConfigError, KroError, UsageError
 from kro.shims.session import Session
 
@@ -25,7 +24,9 @@ EPILOG = """examples:
   kro-run --demo                          tour of kro against the bundled demo cluster
   kro-run claude                          Claude Code on the current context, read-only
   kro-run --context prod -n web -- codex  pin context prod, namespace web only
-  kro-run --output plain -- ./diagnose.sh CI script with kubectl's plain output
+  kro-run --output plain --redact --audit-log audit.jsonl -- contrib/ci/diagnose.sh
+                                          CI diagnostics with kubectl's plain output (see contrib/ci)
+  kro-run -- kro doctor                   check the session as the agent sees it
   kro-run --confine claude                Claude Code in a bubblewrap sandbox: no real kubectl or credentials
 
 exit codes: CMD's own; 69 kubectl (or, with --confine, bwrap) not found, 78 kubeconfig/context/audit
@@ -44,17 +45,11 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--context", help="context to pin (default: the kubeconfig's current-context)")
-    parser.add_argument("--kubeconfig", help="kubeconfig file (default: $KUBECONFIG, else ~/.kube/config)")
-    parser.add_argument(
-        "-n", "--namespace", action="append", default=[], dest="namespaces", metavar="NS",
-        help="allow reads only in this namespace (repeatable); -A is then blocked",
-    )  # fmt: skip
+    add_pin_arguments(parser)
     parser.add_argument(
         "--output", choices=("envelope", "plain"), default="envelope",
         help="envelope: one typed JSON object per call (default, for agents); plain: kubectl's own output",
     )  # fmt: skip
-    parser.add_argument("--audit-log", type=Path, help=f"audit log (default: {default_path()})")
     parser.add_argument("--demo", action="store_true", help="start the bundled demo cluster and pin to it")
     parser.add_argument("--notice", help="banner put in every envelope, e.g. 'ask before any change'")
     parser.add_argument("--redact", action="store_true", help="redact secret-shaped values in plain mode too")
@@ -177,3 +172,7 @@ def main(argv: list[str] | None = None) -> int:
         return ConfigError.exit_code
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (e.g. `kro-run --demo | head`): stop quietly, as Unix tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import uuid
 from dataclasses import dataclass
@@ -76,3 +77,20 @@ def build_session(
     )
     session_dir.install(session)
     return session
+
+
+def add_pin_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options kro-run and kro serve share: kubeconfig, context, namespaces and audit log."""
+    parser.add_argument(
+        "--context", metavar="NAME", help="context to pin (default: the kubeconfig's current-context)"
+    )
+    parser.add_argument(
+        "--kubeconfig", metavar="PATH", help="kubeconfig file (default: $KUBECONFIG, else ~/.kube/config)"
+    )
+    parser.add_argument(
+        "-n", "--namespace", action="append", default=[], dest="namespaces", metavar="NS",
+        help="allow reads only in this namespace (repeatable); all-namespaces reads are then blocked",
+    )  # fmt: skip
+    parser.add_argument(
+        "--audit-log", type=Path, metavar="PATH", help="audit log (default: $XDG_STATE_HOME/kro/audit.jsonl)"
+    )

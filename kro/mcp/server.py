@@ -9,9 +9,9 @@ import shutil
 import signal
 import sys
 from contextlib import ExitStack
-from pathlib import Path
 from typing import Any
 
+from kro.sandbox.pinning import add_pin_arguments
 from kro.shims.errors import UsageError
 
 DESCRIPTION = """Serve read-only Kubernetes tools to an MCP client (Claude Code, Claude Desktop, Cursor,
@@ -51,16 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument(
-        "--context", metavar="NAME", help="context to pin (default: the kubeconfig's current-context)"
-    )
-    parser.add_argument(
-        "--kubeconfig", metavar="PATH", help="kubeconfig file (default: $KUBECONFIG, else ~/.kube/config)"
-    )
-    parser.add_argument(
-        "-n", "--namespace", action="append", default=[], dest="namespaces", metavar="NS",
-        help="allow reads only in this namespace (repeatable); all_namespaces is then refused",
-    )  # fmt: skip
+    add_pin_arguments(parser)
     parser.add_argument(
         "--transport", choices=("stdio", "http"), default="stdio",
         help="stdio (default; the client starts kro serve) or streamable HTTP on a loopback address",
@@ -70,9 +61,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--port", type=int, default=8765, metavar="N", help="HTTP port (default 8765); the path is /mcp"
-    )
-    parser.add_argument(
-        "--audit-log", type=Path, metavar="PATH", help="audit log (default: $XDG_STATE_HOME/kro/audit.jsonl)"
     )
     parser.add_argument(
         "--request-timeout", type=_positive, default=30.0, metavar="S",

@@ -240,7 +240,7 @@ def test_github_actions_workflow() -> None:
     assert "pip install kro" in runs
     diagnose = [s for s in steps if "kro-run" in s.get("run", "")]
     assert [s["run"] for s in diagnose] == [
-        "kro-run --output plain --audit-log audit.jsonl -- contrib/ci/diagnose.sh"
+        "kro-run --output plain --redact --audit-log audit.jsonl -- contrib/ci/diagnose.sh"
     ]
     [upload] = [s for s in steps if s.get("uses", "").startswith("actions/upload-artifact@")]
     assert upload["if"] == "always()"
@@ -254,7 +254,7 @@ def test_gitlab_ci_job() -> None:
     [job] = doc.values()
     assert any("pip install kro" in line for line in job["before_script"])
     assert any(
-        "kro-run" in line and "--output plain --audit-log audit.jsonl -- contrib/ci/diagnose.sh" in line
+        "kro-run" in line and "--output plain --redact --audit-log audit.jsonl -- contrib/ci/diagnose.sh" in line
         for line in job["script"]
     )
     assert job["artifacts"]["paths"] == ["audit.jsonl"]
