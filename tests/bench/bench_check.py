@@ -28,17 +28,23 @@ def _runs(argv: list[str], n: int, stdin: bytes | None = None) -> list[float]:
 
 def main() -> None:
     """Print the figures README quotes."""
-    cases = CORPUS.read_text().splitlines() if CORPUS.is_file() else [json.dumps({"argv": a}) for a in FALLBACK]
+    cases = (
+        CORPUS.read_text().splitlines() if CORPUS.is_file() else [json.dumps({"argv": a}) for a in FALLBACK]
+    )
     lines = [line for line in cases if line.strip()]
     batch = ("\n".join(lines * (10000 // len(lines) + 1)) + "\n").encode()
     count = batch.count(b"\n")
     best = min(_runs([str(BIN / "kro"), "check", "--batch", "--context", "prod"], 5, batch))
-    print(f"kro check --batch: {count} decisions in {best:.3f} s = {count / best:,.0f} decisions/s (best of 5)")
+    print(
+        f"kro check --batch: {count} decisions in {best:.3f} s = {count / best:,.0f} decisions/s (best of 5)"
+    )
     n = 30
     bare = _runs([sys.executable, "-c", "pass"], n)
     check = _runs([str(BIN / "kro"), "check", "--", "get", "pods"], n)
     for name, times in (("python -c pass", bare), ("kro check -- get pods", check)):
-        print(f"{name:24s} median {statistics.median(times) * 1000:6.1f} ms   min {min(times) * 1000:6.1f} ms")
+        print(
+            f"{name:24s} median {statistics.median(times) * 1000:6.1f} ms   min {min(times) * 1000:6.1f} ms"
+        )
     ratio = statistics.median(check) / statistics.median(bare)
     print(f"ratio (median): {ratio:.2f}x a bare interpreter start")
 
