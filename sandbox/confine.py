@@ -163,6 +163,11 @@ def plan(session: Session, env: dict[str, str], opts: Options) -> Layout:
     cache = cache_root()
     cache.mkdir(mode=0o700, parents=True, exist_ok=True)
     shown = [(_real(cache), _real(cache))]
+    # kro itself and its Python must stay visible even when installed under /tmp (a fresh tmpfs inside).
+    runtime = {_real(sys.prefix), _real(sys.base_prefix), _real(os.path.dirname(sys.executable))}
+    runtime |= {_real(p) for p in session_dir.import_paths()}
+    shown += [(p, p) for p in sorted(runtime)
+              if os.path.exists(p) and any(_under(p, f) for f in fresh) and not any(_under(p, r) for r in rw)]  # fmt: skip
     resolv = _real("/etc/resolv.conf")
     shown += [(p, p) for p in {resolv, "/run/systemd/resolve"} if _under(p, "/run") and os.path.exists(p)]
     return Layout(
