@@ -124,6 +124,17 @@ def _kubeconfig_files(session: Session, opts: Options, env: dict[str, str]) -> s
     return {p for p in found if os.path.exists(p)}
 
 
+def _own_install() -> list[str]:
+    """The directories kro's shims run from: this Python, kro's package (and its linked parts), orjson's."""
+    import kro
+
+    package = Path(kro.__file__).resolve().parent
+    found = {_real(sys.prefix), _real(sys.base_prefix), _real(os.path.dirname(sys.executable)), str(package)}
+    found |= {_real(entry) for entry in package.iterdir() if entry.is_symlink()}
+    found |= {p for p in map(_real, session_dir.import_paths()) if p != str(package.parent)}
+    return sorted(p for p in found if os.path.exists(p))
+
+
 def plan(session: Session, env: dict[str, str], opts: Options) -> Layout:
     """What the sandbox shows, hides and lets the agent write; UsageError when that cannot be honoured."""
     home = Path(env.get("HOME") or os.path.expanduser("~"))
@@ -164,10 +175,11 @@ def plan(session: Session, env: dict[str, str], opts: Options) -> Layout:
     cache.mkdir(mode=0o700, parents=True, exist_ok=True)
     shown = [(_real(cache), _real(cache))]
     # kro itself and its Python must stay visible even when installed under /tmp (a fresh tmpfs inside).
-    runtime = {_real(sys.prefix), _real(sys.base_prefix), _real(os.path.dirname(sys.executable))}
-    runtime |= {_real(p) for p in session_dir.import_paths()}
-    shown += [(p, p) for p in sorted(runtime)
-              if os.path.exists(p) and any(_under(p, f) for f in fresh) and not any(_under(p, r) for r in rw)]  # fmt: skip
+    shown += [
+        (p, p)
+        for p in _own_install()
+        if any(_under(p, f) for f in fresh) and not any(_under(p, r) for r in rw)
+    ]
     resolv = _real("/etc/resolv.conf")
     shown += [(p, p) for p in {resolv, "/run/systemd/resolve"} if _under(p, "/run") and os.path.exists(p)]
     return Layout(
