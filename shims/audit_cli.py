@@ -92,7 +92,20 @@ def _verify(path: Path) -> int:
 
 def main(argv: list[str]) -> int:
     """Entry point of `kro audit`."""
-    parser = argparse.ArgumentParser(prog="kro audit", description="Read kro's audit log (JSON Lines).")
+    parser = argparse.ArgumentParser(
+        prog="kro audit",
+        description=(
+            "Read kro's audit log: one JSON line per kubectl/kubetail/MCP attempt, allowed or blocked "
+            "(ts, session, pid, tool, argv, context, decision, rule, reason, exit_code, duration_ms)."
+        ),
+        epilog=(
+            "examples:\n"
+            "  kro audit --blocked --since 1h     what was refused in the last hour\n"
+            "  kro audit --json | jq -r .argv     every call as JSON\n"
+            "  kro audit verify                   check every line; exit 1 naming each bad one"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument(
         "action",
         nargs="?",
