@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import importlib
-import os
 import sys
 
-from kro.shims.errors import KroError
+from kro.shims.errors import guarded
 
 # Subcommand -> "module:function(argv) -> int". Imported lazily to keep start-up small.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -53,18 +52,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     module_name, func_name = entry[0].split(":")
     func = getattr(importlib.import_module(module_name), func_name)
-    try:
-        code: int = func(args[1:])
-    except KroError as exc:
-        sys.stderr.write(f"kro {args[0]}: {exc}\n")
-        return exc.exit_code
-    except KeyboardInterrupt:
-        return 130
-    except BrokenPipeError:
-        # The reader went away (e.g. `| head`): stop quietly, as Unix tools do.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 1
-    return code
+    return guarded(f"kro {args[0]}", lambda: int(func(args[1:])))
 
 
 if __name__ == "__main__":

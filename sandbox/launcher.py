@@ -12,7 +12,7 @@ from pathlib import Path
 
 from kro.sandbox import session_dir
 from kro.sandbox.pinning import Options, add_pin_arguments, build_session
-from kro.shims.errors import CommandNotFound, ConfigError, KroError, UsageError
+from kro.shims.errors import CommandNotFound, ConfigError, UsageError, guarded
 from kro.shims.session import Session
 
 DESCRIPTION = """Run CMD (an agent such as `claude` or `codex`, or a CI script) in a read-only kro session.
@@ -162,17 +162,12 @@ def run(argv: list[str]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of `kro-run`."""
-    try:
-        return run(sys.argv[1:] if argv is None else argv)
-    except KroError as exc:
-        sys.stderr.write(f"kro-run: {exc}\n")
-        return exc.exit_code
-    except PermissionError as exc:
-        sys.stderr.write(f"kro-run: {exc}\n")
-        return ConfigError.exit_code
-    except KeyboardInterrupt:
-        return 130
-    except BrokenPipeError:
-        # The reader went away (e.g. `kro-run --demo | head`): stop quietly, as Unix tools do.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 1
+    args = sys.argv[1:] if argv is None else argv
+
+    def body() -> int:
+        try:
+            return run(args)
+        except PermissionError as exc:  # e.g. a session root owned by someone else
+            raise ConfigError(str(exc)) from exc
+
+    return guarded("kro-run", body)

@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import sys
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
 EXIT_BLOCKED = 77
 EXIT_USAGE = 2
 EXIT_NOT_FOUND = 69
@@ -44,3 +51,18 @@ class CommandNotFound(KroError):
     """The agent command given to kro-run does not exist."""
 
     exit_code = EXIT_CMD_NOT_FOUND
+
+
+def guarded(prog: str, run: Callable[[], int]) -> int:
+    """Run a command body: a KroError is one line and its exit code, ^C is 130, a closed pipe is quiet."""
+    try:
+        return run()
+    except KroError as exc:
+        sys.stderr.write(f"{prog}: {exc}\n")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (e.g. `| head`): stop quietly, as Unix tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
