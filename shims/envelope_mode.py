@@ -42,21 +42,37 @@ class Collector:
     def feed(self, chunk: bytes) -> bool:
         """Take a chunk of stdout; False once a stream has given enough lines."""
         self.bytes += len(chunk)
-        if b"\n" not in chunk:
+        cut = chunk.rfind(b"\n") + 1
+        if not cut:
             self.partial += chunk  # a long line grows in place: no quadratic re-joining
             return True
-        head, *rest = chunk.split(b"\n")
-        self.partial += head
-        self._line(bytes(self.partial))
-        self.partial = bytearray(rest.pop())
-        for raw in rest:
-            self._line(raw)
+        if self.partial:
+            self.partial += chunk[:cut]
+            block = bytes(self.partial)
+        else:
+            block = chunk[:cut] if cut < len(chunk) else chunk
+        self.partial = bytearray(chunk[cut:])
+        self._lines(self.redactor.feed_block(block))
         return self.stream_lines is None or self.lines < self.stream_lines
 
-    def _line(self, raw: bytes) -> None:
-        for text in self.redactor.feed(raw.decode("utf-8", "surrogateescape")):
-            if self.grep is None or self.grep.search(text):
-                self._emit(text)
+    def _lines(self, data: bytes) -> None:
+        """Take redacted whole lines: into the preview one by one, then straight on to the spill file."""
+        if self.grep is not None:
+            for raw in data.split(b"\n")[:-1]:
+                text = raw.decode("utf-8", "surrogateescape")
+                if self.grep.search(text):
+                    self._emit(text)
+            return
+        pos = 0
+        while pos < len(data) and self.file is None and not self.truncated:
+            stop = data.index(b"\n", pos)
+            self._emit(data[pos:stop].decode("utf-8", "surrogateescape"))
+            pos = stop + 1
+        if pos < len(data):
+            rest = data[pos:] if pos else data
+            self.lines += rest.count(b"\n")
+            if self.file is not None:
+                self.file.write(rest)
 
     def _emit(self, text: str) -> None:
         self.lines += 1
@@ -81,10 +97,10 @@ class Collector:
         """Flush the last partial line and anything the redactor still holds."""
         if self.partial:
             self.final_newline = False
-            self._line(bytes(self.partial))
+            self._lines(self.redactor.feed_block(bytes(self.partial) + b"\n"))
             self.partial = bytearray()
         for text in self.redactor.flush():
-            self._emit(text)
+            self._emit(text)  # not filtered by grep, as before
         if self.file is not None:
             self.file.close()
 

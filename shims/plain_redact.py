@@ -15,7 +15,7 @@ _UNBOUNDED = 86400.0 * 20  # poll() takes at most 2**31 ms
 
 
 class _LineWriter:
-    """Redacts stdout line by line and writes it on as it comes."""
+    """Redacts stdout a block of whole lines at a time and writes it on as it comes."""
 
     def __init__(self, io: executor.Stdio) -> None:
         self.io = io
@@ -23,32 +23,25 @@ class _LineWriter:
         self.partial = bytearray()
 
     def feed(self, chunk: bytes) -> bool:
-        """Take a chunk of stdout; whole lines are redacted and written at once."""
-        if b"\n" not in chunk:
+        """Take a chunk of stdout; its whole lines are redacted and written at once."""
+        cut = chunk.rfind(b"\n") + 1
+        if not cut:
             self.partial += chunk
             return True
-        head, *lines = chunk.split(b"\n")
-        self.partial += head
-        rest = lines.pop()
-        self._write([bytes(self.partial), *lines])
-        self.partial = bytearray(rest)
-        return True
-
-    def _write(self, lines: list[bytes]) -> None:
-        out: list[str] = []
-        for raw in lines:
-            out.extend(self.redactor.feed(raw.decode("utf-8", "surrogateescape")))
+        self.partial += chunk[:cut]
+        out = self.redactor.feed_block(bytes(self.partial))
+        self.partial = bytearray(chunk[cut:])
         if out:
-            self.io.out("".join(f"{text}\n" for text in out).encode("utf-8", "surrogateescape"))
+            self.io.out(out)
+        return True
 
     def finish(self) -> None:
         """Write the last partial line and anything the redactor still holds."""
         tail = bytes(self.partial)
-        out = [*self.redactor.feed(tail.decode("utf-8", "surrogateescape"))] if tail else []
-        out.extend(self.redactor.flush())
+        out = self.redactor.feed_block(tail + b"\n") if tail else b""
+        out += self.redactor.flush_block()
         if out:
-            text = "\n".join(out) + ("" if tail else "\n")
-            self.io.out(text.encode("utf-8", "surrogateescape"))
+            self.io.out(out[:-1] if tail else out)
 
 
 def run_redacted(io: executor.Stdio, session: Session, inv: Invocation, path: str, pinned: list[str],

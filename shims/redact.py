@@ -22,9 +22,11 @@ _AWS = re.compile(r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b")
 _PEM_INLINE = re.compile(r"-----BEGIN ([A-Z ]*)PRIVATE KEY-----.*?-----END \1PRIVATE KEY-----")
 _PEM_BEGIN = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")
 _PEM_END = re.compile(r"-----END [A-Z ]*PRIVATE KEY-----")
-# key: value, "key": "value", key=value, KEY:  value (describe), with a sensitive key.
+# key: value, "key": "value", key=value, KEY:  value (describe), with a sensitive key. A key starts a run
+# of key characters (the lookbehind): a match starting inside the run ends where one from its start would,
+# so it is never the leftmost, and trying each inner start would rescan the run (quadratic on a long line).
 _PAIR = re.compile(
-    r"""(?P<pre>(?P<q>["']?)(?P<key>[A-Za-z0-9_.\-]*"""
+    r"""(?P<pre>(?P<q>["']?)(?<![A-Za-z0-9_.\-])(?P<key>[A-Za-z0-9_.\-]*"""
     + _SENSITIVE
     + r"""[A-Za-z0-9_.\-]*)(?P=q)\s*(?::|=)\s*)"""
     r"""(?P<val>"(?:[^"\\]|\\.)*"|'[^']*'|[^\s,;&{\[][^\s,;&]*)""",
@@ -60,6 +62,19 @@ _DATA_KEY = re.compile(r"""^(?P<indent>\s*)"?(?:data|stringData)"?\s*:\s*\{?\s*$
 _KIND = re.compile(r"""^\s*"?kind"?\s*:\s*"?(?P<kind>[A-Za-z]+)"?,?\s*$""")
 
 
+# Block mode (Redactor.feed_block) looks for these in the ASCII-lowered bytes of a block of lines, and runs
+# the per-line machinery only on the lines holding one: a superset of the lines `feed` acts on in its idle
+# state (a _KEYWORDS hit or a _DATA_KEY line). "key" stands for the api/access key spellings, "data" for
+# data:/stringData:, and the last two are the UTF-8 of the only characters whose str.lower() holds ASCII
+# (U+0130 -> "i" + U+0307, U+212A KELVIN SIGN -> "k"), which bytes.lower() leaves as they are.
+_NEEDLES = (b"bearer", b"eyj", b"akia", b"asia", b"private", b"passw", b"secret", b"token", b"key",
+            b"credential", b"data", "\u0130".encode(), "\u212a".encode())  # fmt: skip
+# Lines this short are remembered with their idle-state result: kubectl repeats the same few keyword lines
+# (volume mounts, secretKeyRef, env names) in every object.
+_MEMO_LINE = 512
+_MEMO_SIZE = 2048
+
+
 def _indent(line: str) -> int:
     return len(line) - len(line.lstrip(" "))
 
@@ -74,6 +89,9 @@ class Redactor:
         self._data: list[str] | None = None
         self._data_indent = 0
         self._data_closed = False
+        # An idle-state line's bytes -> (its redacted bytes or None if unchanged, values replaced, env armed,
+        # in PEM): `line` in the idle state depends on the text alone.
+        self._memo: dict[bytes, tuple[bytes | None, int, bool, bool]] = {}
 
     def _sub(self, pattern: re.Pattern[str], repl: str, line: str) -> str:
         line, n = pattern.subn(repl, line)
@@ -183,6 +201,96 @@ class Redactor:
     def flush(self) -> list[str]:
         """Lines still held at the end of the output."""
         return self._release(secret=False) if self._data is not None else []
+
+    def flush_block(self) -> bytes:
+        """`flush` as bytes: the lines still held, each with its newline."""
+        return _encode(self.flush())
+
+    def feed_block(self, block: bytes) -> bytes:
+        """Redact whole lines at once: `block` is empty or ends with a newline, and so is the result.
+
+        The same lines as `feed` line by line would give (held data lines come out in a later block or from
+        `flush_block`), but runs the per-line machinery only on lines holding a keyword (`_NEEDLES`) or
+        continuing a pending state; the spans between them are passed on as they are.
+        """
+        starts = _candidates(block)
+        out: list[bytes] = []
+        kept = 0  # start of the span of unchanged lines not yet in `out`
+        pos = 0
+        end = len(block)
+        i = 0
+        while pos < end:
+            if self._data is None and not self._in_pem and not self._env_armed:
+                while i < len(starts) and starts[i] < pos:
+                    i += 1
+                if i == len(starts):
+                    break
+                start = starts[i]
+                stop = block.index(b"\n", start)
+                raw = block[start:stop]
+                known = self._memo.get(raw)
+                if known is None:
+                    known = self._idle_line(raw)
+                else:
+                    self.count += known[1]
+                    self._env_armed, self._in_pem = known[2], known[3]
+                if known is not None:
+                    if known[0] is not None:
+                        out += (block[kept:start], known[0])
+                        kept = stop + 1
+                    pos = stop + 1
+                    continue
+            else:
+                start = pos
+                stop = block.index(b"\n", pos)
+                raw = block[start:stop]
+            text = raw.decode("utf-8", "surrogateescape")
+            lines = self.feed(text)
+            if len(lines) != 1 or lines[0] != text:
+                out += (block[kept:start], _encode(lines))
+                kept = stop + 1
+            pos = stop + 1
+        if not kept:
+            return block
+        out.append(block[kept:])
+        return b"".join(out)
+
+    def _idle_line(self, raw: bytes) -> tuple[bytes | None, int, bool, bool] | None:
+        """`feed` on one line in the idle state, remembered; None for a data/stringData line (not run yet)."""
+        text = raw.decode("utf-8", "surrogateescape")
+        if _DATA_KEY.match(text):
+            return None
+        before = self.count
+        redacted = self.line(text)
+        known = (
+            None if redacted == text else (redacted + "\n").encode("utf-8", "surrogateescape"),
+            self.count - before,
+            self._env_armed,
+            self._in_pem,
+        )
+        if len(raw) <= _MEMO_LINE:
+            if len(self._memo) >= _MEMO_SIZE:
+                self._memo.clear()
+            self._memo[raw] = known
+        return known
+
+
+def _candidates(block: bytes) -> list[int]:
+    """Where the lines of `block` that hold a needle start, in order."""
+    lowered = block.lower()
+    needles = _NEEDLES if not block.isascii() else _NEEDLES[:-2]
+    starts = set()
+    for needle in needles:
+        at = lowered.find(needle)
+        while at >= 0:
+            start = lowered.rfind(b"\n", 0, at) + 1
+            starts.add(start)
+            at = lowered.find(needle, lowered.index(b"\n", at))
+    return sorted(starts)
+
+
+def _encode(lines: list[str]) -> bytes:
+    return "".join(f"{text}\n" for text in lines).encode("utf-8", "surrogateescape")
 
 
 def redact_text(text: str) -> tuple[str, int]:

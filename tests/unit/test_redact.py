@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+import re
+import tempfile
+import time
+from pathlib import Path
+from unittest import mock
 
 import pytest
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from kro.shims import envelope_mode
 from kro.shims.envelope import classify
-from kro.shims.redact import MARK, Redactor, redact_text
+from kro.shims.envelope_mode import Collector
+from kro.shims.plain_redact import _LineWriter
+from kro.shims.redact import _KEYWORDS, _NEEDLES, MARK, Redactor, redact_text
 
 
 @pytest.mark.parametrize(
@@ -153,3 +162,231 @@ def test_redaction_never_raises_and_keeps_line_count(text: str) -> None:
 def test_error_classification(stderr: str, kind: str) -> None:
     """kubectl's stderr maps to user (the request was wrong) or infra (could not reach or authenticate)."""
     assert classify(stderr) == kind
+
+
+# Streaming in blocks (Collector, plain --redact): any chunking gives what redacting the whole text gives.
+
+_SHAPES = [
+    "plain text",
+    "",
+    "   ",
+    '    "name": "DB_PASSWORD",',
+    '    "value": "pw1"',
+    '    "value": "pw1",',
+    "- name: API_TOKEN",
+    "  value: tok-9",
+    "  value: true",
+    "-----BEGIN RSA PRIVATE KEY-----",
+    "MIIEpAIBAAKCAQEA",
+    "-----END RSA PRIVATE KEY-----",
+    '"key": "-----BEGIN PRIVATE KEY-----\\nMIIEvQ\\n-----END PRIVATE KEY-----"',
+    "apiVersion: v1",
+    "data:",
+    "  password: czNj",
+    "  user: d2Vi",
+    "kind: Secret",
+    "kind: ConfigMap",
+    '    "data": {',
+    '        "user": "d2Vi"',
+    "    },",
+    '    "kind": "Secret"',
+    "stringData:",
+    "metadata:",
+    "  name: web",
+    "secretName: db-creds",
+    "Authorization: Bearer abcdef0123456789",
+    "token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln here",
+    "key AKIAABCDEFGHIJKLMNOP used",
+    "map[name:DB_PASSWORD value:pw2]",
+    "api_key=abc",
+    "TO\u212aEN: kelvin",
+    "ap\u0130key: dotted",
+    "\u017fecret: long-s",
+    "eyj \u017fecret: long-s",
+    "caf\u00e9 password: x",
+]
+_INVALID = [b"\xff\xfe", b"\xc3\x28", b"\xe2\x84", b"\xed\xa0\x80", b"\x80"]
+
+
+@st.composite
+def _outputs(draw: st.DrawFn) -> bytes:
+    """Bytes shaped like kubectl output: secret shapes, stateful blocks, free text and invalid UTF-8."""
+    piece = st.one_of(
+        st.sampled_from(_SHAPES).map(lambda s: s.encode()),
+        st.text(max_size=30).map(lambda s: s.encode("utf-8", "surrogatepass")),
+        st.sampled_from(_INVALID),
+    )
+    lines = draw(st.lists(st.lists(piece, max_size=3).map(b"".join), max_size=25))
+    return b"\n".join(lines) + draw(st.sampled_from([b"", b"\n"]))
+
+
+def _chunks(data: bytes, cuts: list[int]) -> list[bytes]:
+    bounds = [0, *sorted(c % (len(data) + 1) for c in cuts), len(data)]
+    return [data[a:b] for a, b in itertools.pairwise(bounds)]
+
+
+def _whole(data: bytes) -> tuple[list[str], int]:
+    """The redacted lines of the output (a final newline ends the last line) and the count, all at once."""
+    if not data:
+        return [], 0
+    text = data.decode("utf-8", "surrogateescape")
+    out, count = redact_text(text[:-1] if text.endswith("\n") else text)
+    return out.split("\n"), count
+
+
+class _Sink:
+    def __init__(self) -> None:
+        self.data = bytearray()
+
+    def out(self, data: bytes) -> None:
+        self.data += data
+
+
+def _plain(chunks: list[bytes]) -> tuple[bytes, int]:
+    sink = _Sink()
+    writer = _LineWriter(sink)  # type: ignore[arg-type]
+    for chunk in chunks:
+        writer.feed(chunk)
+    writer.finish()
+    return bytes(sink.data), writer.redactor.count
+
+
+def _collect(chunks: list[bytes], spill: Path, grep: str | None = None) -> Collector:
+    collector = Collector(spill, None, re.compile(grep) if grep else None)
+    for chunk in chunks:
+        assert collector.feed(chunk)
+    collector.finish()
+    return collector
+
+
+def _check_collector(data: bytes, chunks: list[bytes], max_lines: int, max_bytes: int) -> None:
+    """The collector's preview, counts and spill file are those of the whole text's redacted lines."""
+    lines, count = _whole(data)
+    encoded = [line.encode("utf-8", "surrogateescape") + b"\n" for line in lines]
+    preview: list[str] = []
+    size = 0
+    for line, raw in zip(lines, encoded, strict=True):
+        if len(preview) >= max_lines or size + len(raw) > max_bytes:
+            break
+        preview.append(line)
+        size += len(raw)
+    truncated = len(preview) < len(lines)
+    if truncated and not preview:
+        preview = [lines[0][: max_bytes // 4]]
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        mock.patch.object(envelope_mode, "MAX_LINES", max_lines),
+        mock.patch.object(envelope_mode, "MAX_BYTES", max_bytes),
+    ):
+        spill = Path(tmp) / "spill"
+        collector = _collect(chunks, spill)
+        assert collector.preview == preview
+        assert (collector.lines, collector.bytes, collector.truncated) == (len(lines), len(data), truncated)
+        assert collector.redactor.count == count
+        assert collector.final_newline == (not data or data.endswith(b"\n"))
+        assert (spill.read_bytes() if spill.exists() else None) == (b"".join(encoded) if truncated else None)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_outputs(), st.lists(st.integers(min_value=0), max_size=8))
+def test_any_chunking_redacts_like_the_whole_text(data: bytes, cuts: list[int]) -> None:
+    """Block streaming (plain --redact) gives the bytes and count of redacting the whole text at once."""
+    lines, count = _whole(data)
+    expected = "\n".join(lines) + ("\n" if data.endswith(b"\n") else "") if lines else ""
+    out, got = _plain(_chunks(data, cuts))
+    assert (out, got) == (expected.encode("utf-8", "surrogateescape"), count)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    _outputs(),
+    st.lists(st.integers(min_value=0), max_size=8),
+    st.integers(min_value=1, max_value=8),
+    st.integers(min_value=4, max_value=300),
+)
+def test_any_chunking_collects_like_the_whole_text(
+    data: bytes, cuts: list[int], max_lines: int, max_bytes: int
+) -> None:
+    """Envelope mode's preview, line/byte counts, count and spill file do not depend on the chunking."""
+    _check_collector(data, _chunks(data, cuts), max_lines, max_bytes)
+
+
+_STATEFUL = {
+    "hit-line": 'a: 1\n    "api_key": "k-123",\nb: 2\nAuthorization: Bearer abcdef0123456789\n',
+    "pem": "x\n-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA\nMIIEpAIBAAKCAQEB\n"
+    "-----END RSA PRIVATE KEY-----\ny\n",
+    "secret-yaml": "apiVersion: v1\ndata:\n  password: czNj\n  user: d2Vi\nkind: Secret\nmetadata:\n"
+    "  name: s\n",
+    "secret-json": '{\n    "data": {\n        "user": "d2Vi"\n    },\n    "kind": "Secret"\n}\n',
+    "configmap": "data:\n  app.yaml: x\n  token: abc\nkind: ConfigMap\n",
+    "env": '- name: X_TOKEN\n  value: t\n{\n  "name": "DB_PASSWORD",\n  "value": "pw1"\n}\n',
+    "open-data": "data:\n  user: d2Vi\n  password: x",
+    "open-pem": "-----BEGIN PRIVATE KEY-----\nabc\n",
+}
+
+
+@pytest.mark.parametrize("text", list(_STATEFUL.values()), ids=list(_STATEFUL))
+def test_every_two_way_split_redacts_like_the_whole_text(text: str) -> None:
+    """A chunk boundary anywhere (inside a hit line, a PEM block, a held data block) changes nothing."""
+    data = text.encode()
+    whole = _plain([data])
+    assert MARK.encode() in whole[0]
+    for cut in range(len(data) + 1):
+        assert _plain([data[:cut], data[cut:]]) == whole, cut
+        _check_collector(data, [data[:cut], data[cut:]], 3, 60)
+    assert _plain([data[i : i + 1] for i in range(len(data))]) == whole
+
+
+def test_a_repeated_line_is_redacted_by_its_state() -> None:
+    """The same line is remembered per state: a value after a sensitive env name, not after a plain one."""
+    block = '"name": "DB_PASSWORD",\n"value": "pw1",\n"name": "PORT",\n"value": "pw1",\n' * 3
+    out, count = _plain([block.encode()])
+    assert out.decode().count('"value": "[REDACTED]",') == 3
+    assert out.decode().count('"value": "pw1",') == 3
+    assert count == 3
+
+
+def test_needles_cover_the_keyword_check() -> None:
+    """Block mode's byte needles find every line whose str.lower() holds a keyword (the per-line gate)."""
+    assert all(any(needle in word.encode() for needle in _NEEDLES) for word in _KEYWORDS)
+    lowers_to_ascii = {chr(cp) for cp in range(0x80, 0x110000) if any(ch.isascii() for ch in chr(cp).lower())}
+    assert {ch.encode() for ch in lowers_to_ascii} <= set(_NEEDLES)
+
+
+def test_spill_file_keeps_invalid_utf8_and_bytes(tmp_path: Path) -> None:
+    """Unredacted bulk output reaches the spill file byte for byte, invalid UTF-8 included."""
+    data = b"".join(b"line %d \xff\xfe \xc3\x28 caf\xc3\xa9 \x00\x1b[2J\n" % i for i in range(5000))
+    collector = _collect([data[i : i + 65536] for i in range(0, len(data), 65536)], tmp_path / "spill")
+    assert collector.truncated
+    assert (tmp_path / "spill").read_bytes() == data
+    assert collector.preview[0] == "line 0 \udcff\udcfe \udcc3( caf\u00e9 \x00\x1b[2J"
+    assert (collector.lines, collector.bytes) == (5000, len(data))
+
+
+def test_grep_filters_redacted_lines(tmp_path: Path) -> None:
+    """With a pattern (kubetail fallback), only matching redacted lines are kept, in order."""
+    data = b"web 1\ndb password: x\nweb 2 token: y\nother\n" * 3
+    collector = _collect([data[:7], data[7:]], tmp_path / "spill", grep="web|db")
+    expected = [line for line in _whole(data)[0] if re.search("web|db", line)]
+    assert collector.preview == expected
+    assert collector.lines == 9
+
+
+def test_stream_stops_after_its_lines(tmp_path: Path) -> None:
+    """A stream collector says stop once it has its lines, counting the chunk that got there."""
+    collector = Collector(tmp_path / "spill", 5, None)
+    assert collector.feed(b"a\nb\nc")
+    assert collector.feed(b"\nd\n")
+    assert not collector.feed(b"e\nf\ng\n")
+    assert collector.lines == 7
+
+
+def test_long_lines_in_linear_time(tmp_path: Path) -> None:
+    """A 50 MB line, and a 4 MB run of key characters with a keyword, fed in 64 KiB chunks: no rescans."""
+    keyed = b"x" * (4 * 1024 * 1024) + b" password=hunter2"  # one key-character run: was quadratic in _PAIR
+    data = b"first\n" + b"x" * (50 * 1024 * 1024) + b"\n" + keyed + b"\nlast\n"
+    started = time.monotonic()
+    collector = _collect([data[i : i + 65536] for i in range(0, len(data), 65536)], tmp_path / "spill")
+    assert time.monotonic() - started < 30
+    assert (collector.lines, collector.redactor.count) == (4, 1)
+    assert (tmp_path / "spill").read_bytes() == data.replace(b"hunter2", MARK.encode())
