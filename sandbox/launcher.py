@@ -107,6 +107,8 @@ def run(argv: list[str]) -> int:
     cmd = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
     if args.demo and args.kubeconfig:
         raise UsageError("--demo brings its own kubeconfig; drop --kubeconfig")
+    if not cmd and not args.demo:
+        raise UsageError("give the command to run, e.g. kro-run claude or kro-run -- ./ci.sh (or --demo)")
     if (args.rw or args.pass_env) and not args.confine:
         raise UsageError("--rw and --pass-env apply only with --confine")
     bwrap = None

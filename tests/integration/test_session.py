@@ -302,3 +302,10 @@ def test_plain_redact(kro_session: KroSession) -> None:
     assert "rc=1" in proc.stdout
     assert 'pods "nosuch" not found' in proc.stderr
     assert [r["exit_code"] for r in kro_session.audit()] == [0, 0, 1]
+
+
+def test_no_command_without_demo_is_a_usage_error(kro_session: KroSession) -> None:
+    """Without a command (and without --demo, whose tour needs the demo cluster) kro-run says what to do."""
+    proc = kro_session.run()
+    assert proc.returncode == 2
+    assert "give the command to run" in proc.stderr
