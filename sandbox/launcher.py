@@ -13,6 +13,7 @@ from pathlib import Path
 from kro.sandbox import session_dir
 from kro.sandbox.pinning import Options, add_pin_arguments, build_session
 from kro.shims.errors import CommandNotFound, ConfigError, UsageError, guarded
+from kro.shims.executor import scrubbed
 from kro.shims.session import Session
 
 DESCRIPTION = """Run CMD (an agent such as `claude` or `codex`, or a CI script) in a read-only kro session.
@@ -32,9 +33,6 @@ EPILOG = """examples:
 exit codes: CMD's own; 69 kubectl (or, with --confine, bwrap) not found, 78 kubeconfig/context/audit
 problem, 127 CMD not found.
 """
-# Variables removed from the agent's environment: they change what kubectl runs or caches.
-SCRUB_PREFIXES = ("KUBECTL_",)
-SCRUB_NAMES = ("KUBECACHEDIR",)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -78,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def agent_env(base: dict[str, str], session: Session) -> dict[str, str]:
     """The agent's environment: scrubbed of kubectl overrides, with the session's PATH first."""
-    env = {k: v for k, v in base.items() if not k.startswith(SCRUB_PREFIXES) and k not in SCRUB_NAMES}
+    env = {k: v for k, v in base.items() if not scrubbed(k)}
     env["PATH"] = os.pathsep.join([str(Path(session.dir) / "bin"), base.get("PATH", "")])
     env["KUBECONFIG"] = session.kubeconfig
     env["KUBERC"] = "off"

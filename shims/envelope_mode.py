@@ -147,16 +147,11 @@ def emit(env: dict[str, object]) -> None:
     sys.stdout.buffer.flush()
 
 
-def print_policy_error(session: Session, decision: Decision) -> None:
-    """A blocked call's envelope."""
-    emit(envelope.error("policy", decision.reason, session.context, session.notice, decision.rule))
-
-
 def new_collector(session: Session, inv: Invocation, grep: re.Pattern[str] | None = None) -> Collector:
     """A collector whose spill file is a fresh name in the session's per-context cache."""
     ext = "json" if _output_kind(inv).startswith("json") else "txt"
     spill = new_file(_cache(session), session.context, inv.verb or inv.tool, ext)
-    return Collector(spill, MAX_LINES if is_stream(inv) else None, grep)
+    return Collector(spill, session.stream_lines if is_stream(inv) else None, grep)
 
 
 def _cache(session: Session) -> Path:
@@ -192,8 +187,8 @@ def finish(session: Session, inv: Invocation, collector: Collector, results: lis
         if any(r.stopped for r in results):
             notice = envelope.join_notice(
                 notice,
-                f"The stream was stopped after {session.stream_seconds:g} s or {MAX_LINES} lines; to read "
-                "more, rerun without -w/-f, or with --since/--tail to choose the window.",
+                f"The stream was stopped after {session.stream_seconds:g} s or {session.stream_lines} lines; "
+                "to read more, rerun without -w/-f, or with --since/--tail to choose the window.",
             )
         machine = _output_kind(inv) not in ("", "wide")
         render = "agent" if collector.truncated or machine else "verbatim"

@@ -23,9 +23,14 @@ _SCRUB_PREFIXES = ("KUBECTL_",)
 _SCRUB_NAMES = frozenset({"KUBECACHEDIR", "KUBECONFIG", "KUBERC", "KUBECTL_EXTERNAL_DIFF"})
 
 
+def scrubbed(name: str) -> bool:
+    """Whether a variable is one the session decides (removed from what kubectl and the agent inherit)."""
+    return name in _SCRUB_NAMES or name.startswith(_SCRUB_PREFIXES)
+
+
 def session_env(base: Mapping[str, str], session: Session) -> dict[str, str]:
     """The environment kubectl runs with: the caller's, scrubbed, then the session's pins."""
-    env = {k: v for k, v in base.items() if k not in _SCRUB_NAMES and not k.startswith(_SCRUB_PREFIXES)}
+    env = {k: v for k, v in base.items() if not scrubbed(k)}
     if session.kubeconfig:
         env["KUBECONFIG"] = session.kubeconfig
     elif "KUBECONFIG" in base:

@@ -98,7 +98,7 @@ def answer(
     session: Session, inv: Invocation, decision: Decision, audit: AuditLog, call: Call, started: float
 ) -> int:
     """Answer `inv` without kubetail, audit it once as the kubetail call it is."""
-    from kro.shims.envelope_mode import capture, finish, new_collector
+    from kro.shims.envelope_mode import capture, emit, finish, new_collector
 
     envelope_mode = session.output == "envelope"
     try:
@@ -108,7 +108,7 @@ def answer(
         audit.write(call, decision, EXIT_NOT_FOUND, started)
         message = f"{exc}; {INSTALL_HINT}"
         if envelope_mode:
-            envelope_mode_emit(envelope.error("infra", message, session.context, session.notice))
+            emit(envelope.error("infra", message, session.context, session.notice))
             return 0
         sys.stderr.write(f"kro: {message}\n")
         return EXIT_NOT_FOUND
@@ -119,9 +119,7 @@ def answer(
         blocked = Decision(False, refused.rule, refused.reason, decision.verb)
         audit.write(call, blocked, EXIT_BLOCKED, started)
         if envelope_mode:
-            envelope_mode_emit(
-                envelope.error("policy", refused.reason, session.context, session.notice, refused.rule)
-            )
+            emit(envelope.error("policy", refused.reason, session.context, session.notice, refused.rule))
             return 0
         sys.stderr.write(f"✘ BLOCKED: {refused.reason}\n")
         return EXIT_BLOCKED
@@ -143,13 +141,6 @@ def answer(
         for sub_inv, _ in decided
     ]
     answer_env, code = finish(session, inv, collector, results, envelope.join_notice(session.notice, NOTICE))
-    envelope_mode_emit(answer_env)
+    emit(answer_env)
     audit.write(call, decision, code, started)
     return 0
-
-
-def envelope_mode_emit(env: dict[str, object]) -> None:
-    """Print one envelope (import kept local to the envelope path)."""
-    from kro.shims.envelope_mode import emit
-
-    emit(env)

@@ -49,7 +49,7 @@ class Invocation(NamedTuple):
     def is_true(self, name: str) -> bool:
         """Whether a boolean flag ends up true (last value wins)."""
         val = self.last(name)
-        return val is not None and _parse_bool(val) is True
+        return val is not None and parse_bool(val) is True
 
 
 class Pins(NamedTuple):
@@ -76,13 +76,10 @@ _TRUE = frozenset({"1", "t", "T", "TRUE", "true", "True"})
 _FALSE = frozenset({"0", "f", "F", "FALSE", "false", "False"})
 
 
-def _parse_bool(text: str) -> bool | None:
+def parse_bool(text: str) -> bool | None:
     """Go's strconv.ParseBool; None when the text is not a boolean."""
     if text in _TRUE:
         return True
     if text in _FALSE:
         return False
     return None
-
-
-parse_bool = _parse_bool

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from kro.shims import rules as R
 from kro.shims.model import Decision, Invocation, Pins, parse_bool
-from kro.shims.reads import check_reads, names_secrets
+from kro.shims.reads import check_reads
 
 # C0, DEL and C1 control characters (no `re` on the hot path: see lean.py).
 _CONTROL = frozenset(map(chr, [*range(0x20), *range(0x7F, 0xA0)]))
@@ -216,4 +216,3 @@ def _decide_completion(inv: Invocation, pins: Pins) -> Decision:
     return Decision(True, R.ALLOWED, "shell completion only lists names and flags", verb)
 
 
-__all__ = ["check_globals", "check_input", "decide", "names_secrets", "verb_rule"]
