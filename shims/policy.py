@@ -26,6 +26,12 @@ ALLOWED_PATHS = frozenset(
 )  # fmt: skip
 # Commands that only group subcommands: a leftover word is an unknown subcommand.
 GROUPS = frozenset({("top",), ("auth",), ("rollout",), ("config",), ("plugin",)})
+# Built-in commands whose unknown subcommand kubectl hands to a plugin (kubectl's IsSubcommandPluginAllowed).
+SUBCOMMAND_PLUGIN_HOSTS = frozenset({("create",)})
+# Global flags of newer kubectls (not in today's tables, so unknown and blocked) named here so that a
+# regenerated table cannot let one through: --kuberc opens a file, the klog ones write files.
+LOCAL_FILE_GLOBALS = frozenset({"kuberc"})
+LOCAL_WRITE_GLOBALS = frozenset({"cache-dir", "profile-output", "log-file", "log-dir"})
 
 MUTATING = frozenset(
     [
@@ -144,8 +150,10 @@ def check_globals(inv: Invocation, pins: Pins, verb: str | None) -> Decision | N
                 "credentials and server are pinned, so drop the flag",
                 verb,
             )
-        if name == "cache-dir" or name == "profile-output" or (name == "profile" and value != "none"):
+        if name in LOCAL_WRITE_GLOBALS or (name == "profile" and value != "none"):
             return _block(R.LOCAL_WRITE, f"{flag.written} writes local files; drop it", verb)
+        if name in LOCAL_FILE_GLOBALS:
+            return _block(R.LOCAL_FILE, R.local_file(flag.written), verb)
         if name == "vmodule" or (name == "v" and not _verbosity_ok(value)):
             return _block(
                 R.VERBOSITY,
@@ -181,6 +189,9 @@ def decide(inv: Invocation, pins: Pins) -> Decision:
     if inv.positionals and (not path or path in GROUPS) and inv.error is None:
         word = " ".join((*path, inv.positionals[0]))
         return _block(R.UNKNOWN_VERB, R.unknown_verb(word), word)
+    plugin = plugin_word(inv)
+    if plugin:
+        return _block(R.UNKNOWN_VERB, R.plugin(plugin), plugin)
     rule = verb_rule(path) if path else None
     help_only = inv.error is None and inv.is_true("help")
     if rule and not help_only:
@@ -200,6 +211,36 @@ def decide(inv: Invocation, pins: Pins) -> Decision:
     return Decision(True, R.ALLOWED, f"'{verb or 'kubectl'}' is a read-only command", verb)
 
 
+def plugin_word(inv: Invocation) -> str | None:
+    """The command words kubectl would hand to a plugin executable (kubectl-create-foo), or None.
+
+    kubectl's plugin handler runs `kubectl-<words>` when the words are not a built-in command; for
+    `create` it also tries `kubectl-create-<word>` when the word is no built-in subcommand of create.
+    Decided on the caller's words alone, whatever flags the shim later pins where.
+    """
+    if inv.tool != "kubectl" or inv.error is not None or not inv.positionals:
+        return None
+    if not inv.path or inv.path in SUBCOMMAND_PLUGIN_HOSTS:
+        return " ".join((*inv.path, inv.positionals[0]))
+    return None
+
+
+def _completes_plugin(inv: Invocation) -> str | None:
+    """The plugin whose `kubectl_complete-<name>` kubectl would run to complete these words, or None.
+
+    kubectl adds plugin commands for completion when the first word is not a flag, is not a built-in
+    command, and more words follow (kubectl's SetupPluginCompletion).
+    """
+    from kro.shims.tables import load
+
+    words = inv.subargs
+    if len(words) < 2 or words[0].startswith("-"):
+        return None
+    root = load(inv.tool).root
+    known = {name for name, (canonical, _) in root.children.items() if name == canonical}
+    return None if words[0] in known else words[0]
+
+
 def _decide_completion(inv: Invocation, pins: Pins) -> Decision:
     """__complete only lists completions, but the global flags among its words still apply."""
     from kro.shims.argv import parse
@@ -208,6 +249,9 @@ def _decide_completion(inv: Invocation, pins: Pins) -> Decision:
     words = inv.subargs[:-1]
     inner = parse(load(inv.tool), words, completing=True)
     verb = inv.verb
+    plugin = (_completes_plugin(inv) if inv.tool == "kubectl" else None) or plugin_word(inner)
+    if plugin:
+        return _block(R.UNKNOWN_VERB, R.plugin(plugin) + " (completing it runs kubectl_complete-…)", verb)
     if inner.error is not None:
         return _block(inner.error_rule, f"{inner.error}; completion cannot be checked", verb)
     blocked = check_globals(inner, pins, verb)

@@ -12,7 +12,9 @@ ALLOWED_PATHS = frozenset(
 )  # fmt: skip
 _COMPLETION_SHELLS = frozenset({"bash", "zsh", "fish", "powershell"})
 # Global flags that change whose credentials or which cluster kubetail uses.
-IDENTITY_FLAGS = frozenset({"kubeconfig", "in-cluster", "config"})
+IDENTITY_FLAGS = frozenset({"kubeconfig", "in-cluster"})
+# Flags whose value kubetail opens as a local file (root.go: -c/--config, kubetail's config file).
+LOCAL_FILE_FLAGS = frozenset({"config"})
 
 
 def verb_rule(path: tuple[str, ...]) -> tuple[str, str] | None:
@@ -57,6 +59,8 @@ def decide(inv: Invocation, pins: Pins) -> Decision:
     if inv.error is not None:
         return Decision(False, inv.error_rule, f"{inv.error}; kubetail would reject this call", verb)
     for flag in inv.flags:
+        if flag.name in LOCAL_FILE_FLAGS:
+            return Decision(False, R.LOCAL_FILE, R.local_file(flag.written), verb)
         if flag.name in IDENTITY_FLAGS:
             return Decision(
                 False,

@@ -6,6 +6,11 @@ from kro.shims import rules as R
 from kro.shims.model import Invocation, Pins
 
 SAFE_SECRET_OUTPUTS = frozenset({"", "wide", "name"})
+# Output formats whose value is a path kubectl opens (cli-runtime's template, jsonpath and columns flags).
+FILE_FORMATS = frozenset({"go-template-file", "templatefile", "jsonpath-file", "custom-columns-file"})
+JSONPATH_FORMATS = frozenset({"jsonpath", "jsonpath-as-json"})
+# config view: kro renders these itself with every credential masked (see config_view.py).
+MASKED_CONFIG_OUTPUTS = frozenset({"", "yaml", "json"})
 _NON_RESOURCE_EXACT = frozenset({"/version", "/api", "/apis", "/metrics"})
 _NON_RESOURCE_PREFIXES = ("/livez", "/readyz", "/healthz", "/openapi/")
 _REACH_IN = frozenset({"proxy", "exec", "attach", "portforward"})
@@ -32,16 +37,40 @@ def names_secrets(inv: Invocation) -> bool:
     return any(is_secret_type(t) for t in resource_types(inv.positionals + inv.after_dash))
 
 
+_HEX = frozenset("0123456789abcdefABCDEF")
+
+
+def percent_decoded(text: str) -> str | None:
+    """`text` with %XX escapes decoded once (as the API server reads a query), None when malformed."""
+    if "%" not in text:
+        return text
+    out = bytearray()
+    i = 0
+    raw = text.encode("utf-8", "surrogateescape")
+    while i < len(raw):
+        if raw[i] == 0x25:  # '%'
+            pair = raw[i + 1 : i + 3].decode("ascii", "replace")
+            if len(pair) != 2 or not _HEX.issuperset(pair):
+                return None
+            out.append(int(pair, 16))
+            i += 3
+        else:
+            out.append(raw[i])
+            i += 1
+    return out.decode("utf-8", "replace")
+
+
 def raw_path_problem(path: str, pins: Pins) -> tuple[str, str] | None:
     """(rule, reason) blocking `get --raw PATH`, or None when the path is a safe GET."""
     reason = (
         f"--raw {path!r} is not a plain read kro can vouch for; raw paths may name health, "
         "version, discovery, openapi, metrics or non-secret resources under /api and /apis"
     )
-    if not path.startswith("/") or ".." in path or "%" in path or "//" in path or "\\" in path:
-        return R.RAW_PATH, reason
     route, _, query = path.partition("?")
-    if "secret" in query.lower() or "#" in path:
+    if not path.startswith("/") or ".." in path or "%" in route or "//" in path or "\\" in path:
+        return R.RAW_PATH, reason
+    decoded = percent_decoded(query)
+    if decoded is None or "secret" in decoded.lower() or "secret" in query.lower() or "#" in path:
         return R.RAW_PATH, reason
     route = route.rstrip("/") or "/"
     if route in _NON_RESOURCE_EXACT and not (pins.namespaces and route == "/metrics"):
@@ -73,6 +102,8 @@ def check_reads(inv: Invocation, pins: Pins) -> tuple[str, str] | None:
     """(rule, reason) for the first per-verb limit the invocation breaks, or None."""
     path = inv.path
     for flag in inv.flags:
+        if flag.name == "output" and output_format(flag.value or "")[0].strip().lower() in FILE_FORMATS:
+            return R.LOCAL_FILE, R.local_file(f"-o {output_format(flag.value or '')[0]}")
         if flag.name in ("filename", "kustomize"):
             return R.MANIFEST, (
                 f"{flag.written} reads manifests (possibly remote, with hidden kinds); "
@@ -85,12 +116,7 @@ def check_reads(inv: Invocation, pins: Pins) -> tuple[str, str] | None:
         if raw is not None:
             return raw_path_problem(raw, pins)
         if names_secrets(inv):
-            output = (inv.last("output") or "").strip()
-            if output not in SAFE_SECRET_OUTPUTS:
-                return R.SECRET, R.secret_exposure(f"-o {output}")
-            for name in ("template", "sort-by"):
-                if inv.has(name):
-                    return R.SECRET, R.secret_exposure(f"--{name} on secrets")
+            return secret_output_problem(inv)
     elif path in (("describe",), ("wait",)) and names_secrets(inv):
         return R.SECRET, R.secret_exposure(f"'{inv.verb}' on secrets")
     elif path == ("config", "view"):
@@ -100,9 +126,74 @@ def check_reads(inv: Invocation, pins: Pins) -> tuple[str, str] | None:
                     f"config view --{name} prints the kubeconfig's credentials; "
                     "plain 'kubectl config view' shows everything else"
                 )
+        return config_view_problem(inv)
     elif path == ("cluster-info", "dump") and pins.namespaces:
         wanted = {n for v in inv.values("namespaces") for n in v.split(",") if n}
         if not wanted or not wanted <= set(pins.namespaces):
             ns = ",".join(pins.namespaces)
             return R.NAMESPACE, f"this session may only read namespaces {ns}; add --namespaces {ns}"
     return None
+
+
+def output_format(value: str) -> tuple[str, str | None]:
+    """An -o value split as cli-runtime splits it: (format, inline template or None)."""
+    name, eq, inline = value.partition("=")
+    return name, (inline if eq else None)
+
+
+def _templates(inv: Invocation, inline: str | None) -> list[str]:
+    """The templates kubectl may use: the -o value's and every --template (judging all is the safe side)."""
+    return [t for t in (inline, *inv.values("template")) if t]
+
+
+def secret_output_problem(inv: Invocation) -> tuple[str, str] | None:
+    """(rule, reason) when `get` on Secrets could print values, else None (POLICY.md section 6)."""
+    output = inv.last("output") or ""
+    name, inline = output_format(output)
+    if output.strip() in SAFE_SECRET_OUTPUTS:
+        if inv.has("template"):
+            return R.SECRET, R.secret_exposure("--template on secrets")
+    elif name in JSONPATH_FORMATS or name == "custom-columns":
+        from kro.shims import jsonpath
+
+        for template in _templates(inv, inline):
+            if name == "custom-columns":
+                columns = jsonpath.custom_columns(template)
+                why = (
+                    jsonpath.check_many(columns, jsonpath.SECRETS, "object")
+                    if columns is not None
+                    else "kubectl would reject the spec"
+                )
+            else:
+                why = jsonpath.check(template, jsonpath.SECRETS, "root")
+            if why:
+                return R.SECRET, R.secret_fields(f"-o {name}", why)
+    else:
+        return R.SECRET, R.secret_exposure(f"-o {output}")
+    sort_by = inv.values("sort-by")
+    if sort_by:
+        from kro.shims import jsonpath
+
+        why = jsonpath.check_many(sort_by, jsonpath.SECRETS, "object")
+        if why:
+            return R.SECRET, R.secret_fields("--sort-by", why)
+    return None
+
+
+def config_view_problem(inv: Invocation) -> tuple[str, str] | None:
+    """(rule, reason) when `config view` could print credentials kro cannot mask, else None."""
+    output = inv.last("output") or ""
+    name, inline = output_format(output)
+    if name in MASKED_CONFIG_OUTPUTS and inline is None:
+        if name == "" and inv.has("template"):
+            return R.SECRET, R.config_credentials("--template")
+        return None
+    if name in JSONPATH_FORMATS:
+        from kro.shims import jsonpath
+
+        for template in _templates(inv, inline):
+            why = jsonpath.check(template, jsonpath.KUBECONFIG, "config")
+            if why:
+                return R.SECRET, R.config_credentials(f"-o {name} ({why})")
+        return None
+    return R.SECRET, R.config_credentials(f"-o {output}")

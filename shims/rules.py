@@ -19,6 +19,7 @@ UNKNOWN_VERB = "verb.unknown"
 MANIFEST = "read.manifest"
 RAW_PATH = "read.raw-path"
 READ_LOCAL_WRITE = "read.local-write"
+LOCAL_FILE = "read.local-file"
 SECRET = "secret.value-exposure"
 LISTENER = "kubetail.listener"
 
@@ -58,4 +59,37 @@ def secret_exposure(what: str) -> str:
     return (
         f"{what} would print Secret values; list secrets with 'kubectl get secrets' "
         "(or -o name / -o wide) to see names, types and key counts"
+    )
+
+
+def local_file(what: str) -> str:
+    """Reason for a flag or output format that makes the tool open a local file the caller names."""
+    return (
+        f"{what} makes the tool read a local file, which kro does not allow (under --confine and MCP it "
+        "runs where you cannot read); put the template inline instead, e.g. -o go-template='{{...}}', "
+        "-o jsonpath='{...}' or -o custom-columns=NAME:.metadata.name"
+    )
+
+
+def plugin(word: str) -> str:
+    """Reason for a command kubectl would hand to a plugin executable."""
+    return (
+        f"'{word}' is not a built-in kubectl command, so kubectl would run a plugin (kubectl-"
+        f"{word.replace(' ', '-')}); plugins are blocked; run 'kubectl help' to see the commands you can use"
+    )
+
+
+def secret_fields(what: str, why: str) -> str:
+    """Reason for a jsonpath, custom-columns or sort-by expression on Secrets that reaches their values."""
+    return (
+        f"{what} on secrets could print Secret values: {why}; select only .type or .metadata fields "
+        "other than annotations and managedFields, e.g. -o jsonpath='{.items[*].metadata.name}'"
+    )
+
+
+def config_credentials(what: str) -> str:
+    """Reason for a config view output kro cannot mask credentials in."""
+    return (
+        f"config view {what} could print the kubeconfig's credentials; use plain 'kubectl config view' "
+        "or -o yaml/-o json (credentials masked), or a jsonpath that selects no user credentials"
     )
