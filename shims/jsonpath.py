@@ -1,4 +1,4 @@
-"""kubectl's JSONPath templates parsed as client-go's util/jsonpath parses them, and judged by what they reach.
+"""kubectl's JSONPath templates, parsed as client-go's util/jsonpath parses them, judged by what they reach.
 
 Imported only when a call on Secrets (or `config view`) carries a jsonpath, custom-columns or sort-by
 expression; the shim's plain path never loads it.
@@ -97,9 +97,7 @@ class _Parser:
             char = self.next()
             if char == "" or char in "\r\n":
                 raise JSONPathError("unclosed action")
-            if char == " ":
-                self.consume()
-            elif char in "@$":
+            if char in " @$":
                 self.consume()
             elif char == "[":
                 self.array(cur)
@@ -396,10 +394,10 @@ def check_many(expressions: Iterable[str], schema: Schema, start: str,
 
 
 def custom_columns(spec: str) -> list[str] | None:
-    """The column expressions of a custom-columns spec (`NAME:.a.b,...`), None when kubectl would reject it."""
+    """The expressions of a custom-columns spec (`NAME:.a.b,...`); None when kubectl would reject it."""
     columns = []
     for part in spec.split(","):
-        header, sep, expression = part.partition(":")
+        _, sep, expression = part.partition(":")
         if not sep:
             return None
         columns.append(expression)

@@ -258,5 +258,3 @@ def _decide_completion(inv: Invocation, pins: Pins) -> Decision:
     if blocked:
         return blocked
     return Decision(True, R.ALLOWED, "shell completion only lists names and flags", verb)
-
-

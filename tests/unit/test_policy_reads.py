@@ -20,7 +20,11 @@ def case(argv: list[str], rule: str, id: str, tool: str = "kubectl") -> object:
 
 CASES = [
     # read.local-file: output formats and flags whose value kubectl or kubetail opens (THREATS 18)
-    case(["get", "ns", "default", "-o", "go-template-file=/etc/passwd"], FILE, "read.local-file.go-template-file"),
+    case(
+        ["get", "ns", "default", "-o", "go-template-file=/etc/passwd"],
+        FILE,
+        "read.local-file.go-template-file",
+    ),
     case(["get", "ns", "-o=templatefile", "--template", "/etc/passwd"], FILE, "read.local-file.templatefile"),
     case(["get", "ns", "-ojsonpath-file=/etc/passwd"], FILE, "read.local-file.jsonpath-file-attached"),
     case(["get", "pods", "--output", "custom-columns-file=/x"], FILE, "read.local-file.custom-columns-file"),
@@ -29,7 +33,9 @@ CASES = [
     case(["events", "-o", "go-template-file=/x"], FILE, "read.local-file.events"),
     case(["wait", "pod/x", "--for=delete", "-o", "jsonpath-file=/x"], FILE, "read.local-file.wait"),
     case(["auth", "whoami", "-o", "go-template-file=/x"], FILE, "read.local-file.whoami"),
-    case(["rollout", "history", "deploy/web", "-o", "templatefile=/x"], FILE, "read.local-file.rollout-history"),
+    case(
+        ["rollout", "history", "deploy/web", "-o", "templatefile=/x"], FILE, "read.local-file.rollout-history"
+    ),
     case(["config", "view", "-o", "go-template-file=/x"], FILE, "read.local-file.config-view"),
     case(["cluster-info", "dump", "-o", "jsonpath-file=/x"], FILE, "read.local-file.cluster-info-dump"),
     case(["get", "secrets", "-o", "jsonpath-file=/x"], FILE, "read.local-file.before-secret-rule"),
@@ -57,19 +63,32 @@ CASES = [
     case(["get", "secrets", "-o", "custom-columns=NAME:.metadata.name,TYPE:.type"], A, "secret.columns"),
     case(["get", "secrets", "--sort-by=.metadata.creationTimestamp"], A, "secret.sort-by-metadata"),
     case(["get", "secrets", "-o", "wide", "--sort-by", "{.metadata.name}"], A, "secret.sort-by-braces"),
-    case(["get", "secrets", "-o", "jsonpath-as-json={.items[*].metadata.labels}"], A, "secret.as-json-labels"),
+    case(
+        ["get", "secrets", "-o", "jsonpath-as-json={.items[*].metadata.labels}"], A, "secret.as-json-labels"
+    ),
     case(
         ["get", "secrets", "-o", 'jsonpath={range .items[*]}{.metadata.name}{"\\t"}{.type}{"\\n"}{end}'],
-        A, "secret.jsonpath-range",
-    ),  # fmt: skip
-    case(["get", "secrets", "-o", 'jsonpath={.items[?(@.type=="Opaque")].metadata.name}'], A, "secret.filter-type"),
+        A,
+        "secret.jsonpath-range",
+    ),
+    case(
+        ["get", "secrets", "-o", 'jsonpath={.items[?(@.type=="Opaque")].metadata.name}'],
+        A,
+        "secret.filter-type",
+    ),
     case(["get", "secrets", "-o", "jsonpath={.items[0]['metadata.name']}"], A, "secret.dict-key"),
-    case(["get", "secrets", "-o", "jsonpath", "--template={.items[*].metadata.uid}"], A, "secret.template-flag"),
+    case(
+        ["get", "secrets", "-o", "jsonpath", "--template={.items[*].metadata.uid}"], A, "secret.template-flag"
+    ),
     case(["get", "secrets", "-o", "jsonpath={.items[*].data}"], SECRET, "secret.jsonpath-data"),
     case(["get", "secret", "x", "-o", "jsonpath={.data.password}"], SECRET, "secret.jsonpath-data-key"),
     case(["get", "secret", "x", "-o", "jsonpath={.stringData}"], SECRET, "secret.jsonpath-stringdata"),
     case(["get", "secrets", "-o", "jsonpath={..password}"], SECRET, "secret.recursive-descent"),
-    case(["get", "secrets", "-o", "jsonpath={.items[*].metadata..name}"], SECRET, "secret.recursive-in-metadata"),
+    case(
+        ["get", "secrets", "-o", "jsonpath={.items[*].metadata..name}"],
+        SECRET,
+        "secret.recursive-in-metadata",
+    ),
     case(["get", "secrets", "-o", "jsonpath={.items[*].*}"], SECRET, "secret.object-wildcard"),
     case(["get", "secrets", "-o", "jsonpath={.items[*].metadata.*}"], SECRET, "secret.metadata-wildcard"),
     case(["get", "secrets", "-o", "jsonpath={.items[*]['data']}"], SECRET, "secret.dict-key-data"),
@@ -77,45 +96,71 @@ CASES = [
     case(["get", "secrets", "-o", "jsonpath={.items[*].metadata}"], SECRET, "secret.whole-metadata"),
     case(["get", "secrets", "-o", "jsonpath={.items[*]}"], SECRET, "secret.whole-items"),
     case(["get", "secrets", "-o", "jsonpath={@}"], SECRET, "secret.whole-root"),
+    case(["get", "secrets", "-o", "jsonpath={.items[*].metadata.annotations}"], SECRET, "secret.annotations"),
     case(
-        ["get", "secrets", "-o", "jsonpath={.items[*].metadata.annotations}"], SECRET, "secret.annotations"
+        [
+            "get",
+            "secret",
+            "x",
+            "-o",
+            "jsonpath={.metadata.annotations.kubectl\\.kubernetes\\.io/last-applied-configuration}",
+        ],
+        SECRET,
+        "secret.last-applied",
     ),
-    case(
-        ["get", "secret", "x", "-o",
-         "jsonpath={.metadata.annotations.kubectl\\.kubernetes\\.io/last-applied-configuration}"],
-        SECRET, "secret.last-applied",
-    ),  # fmt: skip
     case(["get", "secrets", "-o", "jsonpath={.items[*].metadata.managedFields}"], SECRET, "secret.managed"),
     case(
         ["get", "secrets", "-o", 'jsonpath={.items[?(@.data.password=="x")].metadata.name}'],
-        SECRET, "secret.filter-on-data",
-    ),  # fmt: skip
+        SECRET,
+        "secret.filter-on-data",
+    ),
     case(["get", "secrets", "-o", "jsonpath={range .items[*]}{@}{end}"], SECRET, "secret.range-whole"),
     case(["get", "secrets", "-o", "jsonpath={range .items[*].data}x{end}"], SECRET, "secret.range-over-data"),
     case(["get", "secrets", "-o", "jsonpath={.items[*].metadata.name"], SECRET, "secret.unclosed"),
-    case(["get", "secrets", "-o", "custom-columns=NAME:.metadata.name,V:.data"], SECRET, "secret.columns-data"),
+    case(
+        ["get", "secrets", "-o", "custom-columns=NAME:.metadata.name,V:.data"], SECRET, "secret.columns-data"
+    ),
     case(["get", "secrets", "-o", "custom-columns=NAME"], SECRET, "secret.columns-malformed"),
     case(["get", "secrets", "--sort-by=.data.password"], SECRET, "secret.sort-by-data"),
-    case(["get", "secrets", "-o", "jsonpath={.items[*].metadata.name}", "--template={.items[*].data}"], SECRET,
-         "secret.template-flag-data"),  # fmt: skip
+    case(
+        ["get", "secrets", "-o", "jsonpath={.items[*].metadata.name}", "--template={.items[*].data}"],
+        SECRET,
+        "secret.template-flag-data",
+    ),
     case(["get", "configmaps,secrets", "-o", "jsonpath={.items[*].data}"], SECRET, "secret.mixed-list-data"),
     case(["get", "secrets", "--template={{.items}}"], SECRET, "secret.go-template-flag"),
     case(["get", "secrets", "-o", "go-template={{.kind}}"], SECRET, "secret.go-template"),
     case(["get", "secrets", "-o", "JSONPATH={.items[*].metadata.name}"], SECRET, "secret.format-case"),
     # read.raw-path: the query string is percent-decoded before it is judged
-    case(["get", "--raw", "/api/v1/namespaces/demo/pods?labelSelector=app%3Dweb"], A, "read.raw-path.encoded-query"),
-    case(["get", "--raw", "/api/v1/pods?fieldSelector=metadata.name%3D%73ecret"], "read.raw-path",
-         "read.raw-path.encoded-secret-in-query"),  # fmt: skip
+    case(
+        ["get", "--raw", "/api/v1/namespaces/demo/pods?labelSelector=app%3Dweb"],
+        A,
+        "read.raw-path.encoded-query",
+    ),
+    case(
+        ["get", "--raw", "/api/v1/pods?fieldSelector=metadata.name%3D%73ecret"],
+        "read.raw-path",
+        "read.raw-path.encoded-secret-in-query",
+    ),
     case(["get", "--raw", "/api/v1/pods?x=%zz"], "read.raw-path", "read.raw-path.bad-escape"),
-    case(["get", "--raw", "/api/v1/namespaces/demo/%73ecrets"], "read.raw-path", "read.raw-path.percent-in-path"),
+    case(
+        ["get", "--raw", "/api/v1/namespaces/demo/%73ecrets"],
+        "read.raw-path",
+        "read.raw-path.percent-in-path",
+    ),
     # config view: masked by kro for yaml/json; jsonpath only when it selects no user credentials
     case(["config", "view"], A, "config-view.default"),
     case(["config", "view", "-o", "json", "--minify"], A, "config-view.json"),
     case(["config", "view", "-o", "jsonpath={.current-context}"], A, "config-view.jsonpath-context"),
-    case(["config", "view", "-o", "jsonpath={.clusters[0].cluster.server}"], A, "config-view.jsonpath-server"),
+    case(
+        ["config", "view", "-o", "jsonpath={.clusters[0].cluster.server}"], A, "config-view.jsonpath-server"
+    ),
     case(["config", "view", "-o", "jsonpath={.users[*].name}"], A, "config-view.jsonpath-user-names"),
-    case(["config", "view", "-o", "jsonpath={.users[0].user.auth-provider.config.id-token}"], SECRET,
-         "secret.config-view-id-token"),  # fmt: skip
+    case(
+        ["config", "view", "-o", "jsonpath={.users[0].user.auth-provider.config.id-token}"],
+        SECRET,
+        "secret.config-view-id-token",
+    ),
     case(["config", "view", "-o", "jsonpath={..token}"], SECRET, "secret.config-view-recursive"),
     case(["config", "view", "-o", "go-template={{.users}}"], SECRET, "secret.config-view-go-template"),
     case(["config", "view", "--template={{.users}}"], SECRET, "secret.config-view-template-flag"),
@@ -140,6 +185,13 @@ def test_local_file_flag_of_a_future_kubectl() -> None:
     from kro.shims.model import FlagUse, Invocation
     from kro.shims.policy import decide
 
-    inv = Invocation("kubectl", ("get", "pods", "--kuberc=/x"), ("get",),
-                     (FlagUse("kuberc", "--kuberc", "/x", True),), ("pods",), (), 1)  # fmt: skip
+    inv = Invocation(
+        "kubectl",
+        ("get", "pods", "--kuberc=/x"),
+        ("get",),
+        (FlagUse("kuberc", "--kuberc", "/x", True),),
+        ("pods",),
+        (),
+        1,
+    )
     assert decide(inv, PROD).rule == FILE
