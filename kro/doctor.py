@@ -117,10 +117,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _clean_env(env: Mapping[str, str]) -> dict[str, str]:
-    """kubectl's environment for the checks: no kuberc and no KUBECTL_* settings."""
-    out = {k: v for k, v in env.items() if not k.startswith("KUBECTL_") and k != "KUBECACHEDIR"}
-    out["KUBERC"] = "off"
-    return out
+    """kubectl's environment for the checks: the executor's allowlist, as a session would pin it now."""
+    from kro.shims.executor import standalone_env
+
+    return standalone_env(env)
 
 
 def check_kro() -> Check:

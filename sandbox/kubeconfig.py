@@ -108,6 +108,12 @@ def choose_context(config: Kubeconfig, name: str | None) -> str:
     return chosen
 
 
+def uses_credential_plugin(config: Kubeconfig, context: str) -> bool:
+    """Whether the context's user gets credentials from a program (exec) or an auth-provider."""
+    user = config.users.get(str(config.contexts[context].get("user")), {})
+    return bool(user.get("exec") or user.get("auth-provider"))
+
+
 def minified(config: Kubeconfig, context: str, namespace: str | None = None) -> dict[str, Any]:
     """A self-contained kubeconfig with only `context`, its cluster and its user."""
     ctx = dict(config.contexts[context])

@@ -12,10 +12,8 @@ from kro.sandbox import kubeconfig as kc
 from kro.sandbox import session_dir
 from kro.shims.audit import AuditLog, default_path
 from kro.shims.errors import ToolNotFound
+from kro.shims.executor import launch_env
 from kro.shims.session import Session
-
-# Proxy settings are pinned at launch: an agent must not route kubectl (and its token) elsewhere.
-PINNED_ENV = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy")
 
 
 @dataclass(frozen=True)
@@ -73,7 +71,9 @@ def build_session(
         stream_seconds=opts.stream_seconds,
         request_timeout=opts.request_timeout,
         kube_cache_dir=str(workdir / "kube-cache"),
-        env={name: env.get(name) for name in PINNED_ENV},
+        # Proxies, HOME, TMPDIR (and a credential plugin's variables) as they are now: an agent must not
+        # route kubectl (and its token) elsewhere or hand it GODEBUG, SSL_* or KUBE* settings.
+        env=launch_env(env, credential_plugin=kc.uses_credential_plugin(config, context)),
     )
     session_dir.install(session)
     return session

@@ -22,25 +22,69 @@ if TYPE_CHECKING:
 _SCRUB_PREFIXES = ("KUBECTL_",)
 _SCRUB_NAMES = frozenset({"KUBECACHEDIR", "KUBECONFIG", "KUBERC", "KUBECTL_EXTERNAL_DIFF"})
 
+# The only variables a real kubectl/kubetail takes from its caller: how to print (locale, terminal, colour).
+_CALLER_NAMES = frozenset({"LANG", "LANGUAGE", "TZ", "TERM", "NO_COLOR"})
+_CALLER_PREFIXES = ("LC_",)
+# Pinned at launch, never taken from the caller: kubectl's home and temp dir, the route to the server.
+LAUNCH_NAMES = (
+    "HOME", "TMPDIR", "HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy",
+)  # fmt: skip
+# Never passed on, not even from the launcher: Go runtime and TLS settings (GODEBUG=http2debug=1 prints
+# the Authorization header), kubectl's own settings, and loader hooks. GOOGLE_* is cloud configuration.
+_NEVER_PREFIXES = ("GO", "KUBE", "SSL_", "LD_", "DYLD_")
+
 
 def scrubbed(name: str) -> bool:
     """Whether a variable is one the session decides (removed from what kubectl and the agent inherit)."""
     return name in _SCRUB_NAMES or name.startswith(_SCRUB_PREFIXES)
 
 
+def _never(name: str) -> bool:
+    return name.upper().startswith(_NEVER_PREFIXES) and not name.upper().startswith("GOOGLE_")
+
+
+def launch_env(base: Mapping[str, str], *, credential_plugin: bool) -> dict[str, str | None]:
+    """What a session pins at launch for every tool it starts (None: unset).
+
+    A kubeconfig user with an exec (or auth-provider) credential plugin also gets the launcher's other
+    variables, as they were at launch: the plugin is configured by them (PATH, AWS_PROFILE, CLOUDSDK_*...).
+    """
+    pinned: dict[str, str | None] = {name: base.get(name) for name in LAUNCH_NAMES}
+    if credential_plugin:
+        for name, value in base.items():
+            if name not in pinned and not _never(name) and not _from_caller(name):
+                pinned[name] = value
+    return pinned
+
+
+def _from_caller(name: str) -> bool:
+    return name in _CALLER_NAMES or name.startswith(_CALLER_PREFIXES)
+
+
 def session_env(base: Mapping[str, str], session: Session) -> dict[str, str]:
-    """The environment kubectl runs with: the caller's, scrubbed, then the session's pins."""
-    env = {k: v for k, v in base.items() if not scrubbed(k)}
+    """The environment every real kubectl/kubetail runs with: an allowlist, never the caller's whole env.
+
+    From `base` (the caller) only locale, TERM and NO_COLOR; the rest is what the session pinned at
+    launch, then KUBECONFIG (the session's) and KUBERC=off.
+    """
+    env = {k: v for k, v in base.items() if _from_caller(k)}
+    for name, value in session.env.items():
+        if value is not None:
+            env[name] = value
     if session.kubeconfig:
         env["KUBECONFIG"] = session.kubeconfig
-    elif "KUBECONFIG" in base:
+    env["KUBERC"] = "off"
+    return env
+
+
+def standalone_env(base: Mapping[str, str]) -> dict[str, str]:
+    """The same allowlist for a kubectl started outside a session (kro doctor), pinned from `base` now."""
+    pinned = launch_env(base, credential_plugin=True)
+    env = {k: v for k, v in base.items() if _from_caller(k)}
+    env.update({k: v for k, v in pinned.items() if v is not None})
+    if base.get("KUBECONFIG"):
         env["KUBECONFIG"] = base["KUBECONFIG"]
     env["KUBERC"] = "off"
-    for name, value in session.env.items():
-        if value is None:
-            env.pop(name, None)
-        else:
-            env[name] = value
     return env
 
 

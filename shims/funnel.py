@@ -37,10 +37,14 @@ def read(
             audit.write(call, decision, EXIT_NOT_FOUND, started)
             message = f"{tool} is not installed (looked for {path or tool}); install it and restart"
             return decision, envelope.error("infra", message, session.context, session.notice)
+        from kro.shims import config_view
         from kro.shims.envelope_mode import read as run_read
 
-        pinned = executor.pinned_argv(inv, session)
-        out, code = run_read(session, inv, path, pinned, executor.session_env(os.environ, session))
+        env = executor.session_env(os.environ, session)
+        if config_view.renders(inv):
+            out, code = config_view.read(session, inv, path, env)
+        else:
+            out, code = run_read(session, inv, path, executor.pinned_argv(inv, session), env)
         audit.write(call, decision, code, started)
         return decision, out
     finally:

@@ -33,8 +33,13 @@ def plugin_session(env: dict[str, str]) -> Session:
     output = env.get("KRO_OUTPUT", "plain")
     if output not in ("plain", "envelope"):
         raise ConfigError("KRO_OUTPUT must be 'plain' or 'envelope'")
+    from kro.shims.executor import launch_env
+
+    pinned = launch_env(env, credential_plugin=kc.uses_credential_plugin(config, context))
+    pinned["KUBECONFIG"] = env.get("KUBECONFIG")
     return Session(
         id="kubectl-ro",
+        env=pinned,
         dir="",
         context=context,
         kubeconfig="",

@@ -56,6 +56,13 @@ def run(
         return EXIT_NOT_FOUND
     pinned = executor.pinned_argv(inv, session)
     env = executor.session_env(io.env, session)
+    if inv.path == ("config", "view") and tool == "kubectl":
+        from kro.shims import config_view
+
+        if config_view.renders(inv):  # kubectl prints OIDC and exec credentials in clear: kro masks them
+            code = config_view.answer(io, session, inv, path, env)
+            audit.write(call, decision, code, started)
+            return 0 if session.output == "envelope" else code
     if session.output == "envelope":
         from kro.shims import jsonio
         from kro.shims.envelope_mode import read
