@@ -31,6 +31,15 @@ from kro.shims.model import Decision
 from kro.shims.session import Session
 from kro.shims.shim import run_guarded
 
+# Every module a call can need, imported before the agent starts: nothing is imported (or re-read) later
+# from a place the sandbox might have written (kro's install is also read-only inside; see confine.py).
+PRELOAD = (
+    "json", "re", "selectors", "signal", "subprocess", "time", "yaml", "filelock",
+    *(f"kro.shims.{name}" for name in (
+        "argv", "policy", "policy_kubetail", "reads", "jsonpath", "envelope", "envelope_mode", "redact",
+        "cache", "jsonio", "plain_redact", "config_view", "kubetail_fallback", "lean",
+    )),
+)  # fmt: skip
 MAX_CALLS = 256  # calls served at once; more wait in the listen backlog
 _MAX_ARGS = 4096
 _PEERCRED = struct.Struct("3i")
@@ -57,6 +66,7 @@ class Broker:
         self._calls: set[threading.Thread] = set()
 
     def __enter__(self) -> Broker:
+        preload()
         _bind(self._sock, self.path)
         os.chmod(self.path, 0o600)
         self._sock.listen(128)
@@ -144,6 +154,18 @@ class Broker:
             pass
         finally:
             log.close()
+
+
+def preload() -> None:
+    """Import every module and read every data file a call can need (before the sandbox starts)."""
+    import importlib
+
+    from kro.shims.tables import load
+
+    for name in PRELOAD:
+        importlib.import_module(name)
+    for tool in TOOLS:
+        load(tool)
 
 
 def _bind(sock: socket.socket, path: str) -> None:

@@ -75,6 +75,7 @@ class Layout:
     hidden_dirs: tuple[str, ...]
     hidden_files: tuple[str, ...]
     shown: tuple[tuple[str, str], ...]
+    ro_code: tuple[str, ...] = ()  # code run outside (kro, its Python, the broker's PATH) under a rw path
 
 
 def find_bwrap(env: dict[str, str]) -> str:
@@ -135,6 +136,24 @@ def _own_install() -> list[str]:
     return sorted(p for p in found if os.path.exists(p))
 
 
+def code_paths(session: Session, env: dict[str, str]) -> list[str]:
+    """Everything the broker outside runs or imports: kro, its Python and site-packages, the PATH dirs."""
+    import sysconfig
+
+    found = set(_own_install())
+    found |= {_real(p) for p in sys.path if p and os.path.isdir(p)}
+    found |= {_real(p) for p in sysconfig.get_paths().values() if os.path.isdir(p)}
+    for path_var in (session.env.get("PATH") or "", env.get("PATH", "")):
+        found |= {_real(d) for d in path_var.split(os.pathsep) if os.path.isabs(d) and os.path.isdir(d)}
+    return sorted(found)
+
+
+def broker_path(path_var: str, rw: tuple[str, ...]) -> str:
+    """The broker's PATH without what the sandbox can write into: relative entries and writable dirs."""
+    keep = [d for d in path_var.split(os.pathsep) if os.path.isabs(d) and _real(d) not in rw]
+    return os.pathsep.join(keep)
+
+
 def plan(session: Session, env: dict[str, str], opts: Options) -> Layout:
     """What the sandbox shows, hides and lets the agent write; UsageError when that cannot be honoured."""
     home = Path(env.get("HOME") or os.path.expanduser("~"))
@@ -180,6 +199,11 @@ def plan(session: Session, env: dict[str, str], opts: Options) -> Layout:
         for p in _own_install()
         if any(_under(p, f) for f in fresh) and not any(_under(p, r) for r in rw)
     ]
+    # Bound read-only after the writable binds: code that runs outside must not be writable inside.
+    ro_code = [
+        p for p in code_paths(session, env)
+        if any(_under(p, r) and p != r for r in rw) and not any(_under(p, d) for d in dirs)
+    ]  # fmt: skip
     resolv = _real("/etc/resolv.conf")
     shown += [(p, p) for p in {resolv, "/run/systemd/resolve"} if _under(p, "/run") and os.path.exists(p)]
     return Layout(
@@ -190,6 +214,7 @@ def plan(session: Session, env: dict[str, str], opts: Options) -> Layout:
         hidden_dirs=tuple(sorted(d for d in dirs if needed(d))),
         hidden_files=tuple(sorted(f for f in files if needed(f) and not any(_under(f, d) for d in dirs))),
         shown=tuple(shown),
+        ro_code=tuple(ro_code),
     )
 
 
@@ -204,6 +229,8 @@ def bwrap_args(bwrap: str, layout: Layout, box: Path, empty: Path) -> list[str]:
     for path in layout.rw:
         args += ["--bind", path, path]
     for path in layout.ro_in_rw:
+        args += ["--ro-bind", path, path]
+    for path in layout.ro_code:
         args += ["--ro-bind", path, path]
     for path in layout.hidden_dirs:
         args += ["--tmpfs", path]
@@ -284,8 +311,13 @@ def run_confined(session: Session, env: dict[str, str], tool_env: dict[str, str]
         sys.stderr.write(
             f"kro-run: --confine keeps these variables outside: {names} (--pass-env NAME lets one in)\n"
         )
-    args = bwrap_args(opts.bwrap, plan(session, env, opts), box, empty)
+    layout = plan(session, env, opts)
+    args = bwrap_args(opts.bwrap, layout, box, empty)
     probe(args, inside)
+    if session.env.get("PATH"):
+        session = session._replace(
+            env={**session.env, "PATH": broker_path(session.env["PATH"] or "", layout.rw)}
+        )
     with Broker(session, tool_env, str(box / "broker.sock"), token) as broker:
         proc = _spawn(args, cmd, inside)
         broker.admit(proc.pid)

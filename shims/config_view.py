@@ -78,10 +78,15 @@ def _mask_value(holder: dict[str, object], key: str) -> int:
     return 1
 
 
+def _entries(doc: dict[str, object], key: str) -> list[object]:
+    value = doc.get(key)
+    return value if isinstance(value, list) else []
+
+
 def mask(doc: dict[str, object]) -> int:
     """Mask every credential in a kubeconfig document in place; how many values were masked."""
     count = 0
-    for entry in doc.get("users") or []:
+    for entry in _entries(doc, "users"):
         user = entry.get("user") if isinstance(entry, dict) else None
         if not isinstance(user, dict):
             continue
@@ -98,12 +103,12 @@ def mask(doc: dict[str, object]) -> int:
                     count += _mask_value(config, key)
         plugin = user.get("exec")
         if isinstance(plugin, dict):
-            for item in plugin.get("env") or []:
+            for item in plugin.get("env") or ():
                 if isinstance(item, dict):
                     count += _mask_value(item, "value")
             if isinstance(plugin.get("args"), list):
                 count += _mask_args(plugin["args"])
-    for entry in doc.get("clusters") or []:
+    for entry in _entries(doc, "clusters"):
         cluster = entry.get("cluster") if isinstance(entry, dict) else None
         proxy = cluster.get("proxy-url") if isinstance(cluster, dict) else None
         if isinstance(proxy, str) and "@" in proxy and "://" in proxy:

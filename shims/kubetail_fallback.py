@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 
-from kro.shims import envelope, executor
+from kro.shims import envelope, executor, jsonio
 from kro.shims.audit import AuditLog, Call
 from kro.shims.decide import decide_argv
 from kro.shims.errors import EXIT_BLOCKED, EXIT_NOT_FOUND
@@ -95,12 +92,22 @@ def _source_argv(source: str) -> list[str]:
 
 
 def answer(
-    session: Session, inv: Invocation, decision: Decision, audit: AuditLog, call: Call, started: float
+    session: Session,
+    inv: Invocation,
+    decision: Decision,
+    audit: AuditLog,
+    call: Call,
+    started: float,
+    io: executor.Stdio = executor.DIRECT,
 ) -> int:
-    """Answer `inv` without kubetail, audit it once as the kubetail call it is."""
-    from kro.shims.envelope_mode import capture, emit, finish, new_collector
+    """Answer `inv` without kubetail on `io` (the shim's stdio or a broker client's), audited once."""
+    from kro.shims.envelope_mode import capture, finish, new_collector
 
     envelope_mode = session.output == "envelope"
+
+    def emit(out: dict[str, object]) -> None:
+        io.out(jsonio.dumps(out) + b"\n")
+
     try:
         calls, grep = translate(inv)
         pattern = re.compile(grep) if grep else None
@@ -110,7 +117,7 @@ def answer(
         if envelope_mode:
             emit(envelope.error("infra", message, session.context, session.notice))
             return 0
-        sys.stderr.write(f"kro: {message}\n")
+        io.err(f"kro: {message}\n")
         return EXIT_NOT_FOUND
     pins = Pins(session.context, session.namespaces)
     decided = [decide_argv("kubectl", argv, pins) for argv in calls]
@@ -121,18 +128,22 @@ def answer(
         if envelope_mode:
             emit(envelope.error("policy", refused.reason, session.context, session.notice, refused.rule))
             return 0
-        sys.stderr.write(f"✘ BLOCKED: {refused.reason}\n")
+        io.err(f"✘ BLOCKED: {refused.reason}\n")
         return EXIT_BLOCKED
-    env = executor.session_env(os.environ, session)
+    env = executor.session_env(io.env, session)
     if not envelope_mode:
-        sys.stderr.write(f"kro: {NOTICE}\n")
+        io.err(f"kro: {NOTICE}\n")
         code = 0
         for sub_inv, _ in decided:
+            lines = _Lines(io, pattern)
             argv = executor.pinned_argv(sub_inv, session)
-            proc = subprocess.run([session.kubectl, *argv], env=env, stdout=subprocess.PIPE, check=False)
-            out = proc.stdout.decode("utf-8", "surrogateescape").splitlines(keepends=True)
-            sys.stdout.write("".join(line for line in out if pattern is None or pattern.search(line)))
-            code = code or proc.returncode
+            result = executor.run_captured(
+                session.kubectl, argv, env, lines.feed, seconds=_UNBOUNDED, stream=True
+            )
+            lines.finish()
+            if result.stderr:
+                io.err(result.stderr.decode("utf-8", "surrogateescape"))
+            code = code or result.exit_code
         audit.write(call, decision, code, started)
         return code
     collector = new_collector(session, inv, pattern)
@@ -144,3 +155,38 @@ def answer(
     emit(answer_env)
     audit.write(call, decision, code, started)
     return 0
+
+
+_UNBOUNDED = 86400.0 * 20  # plain mode: kubectl's own bounds apply, as for any plain call
+
+
+class _Lines:
+    """Writes kubectl's output on as whole lines, keeping only those matching --grep."""
+
+    def __init__(self, io: executor.Stdio, pattern: re.Pattern[str] | None) -> None:
+        self.io, self.pattern, self.partial = io, pattern, b""
+
+    def feed(self, chunk: bytes) -> bool:
+        """Take a chunk of stdout."""
+        data = self.partial + chunk
+        cut = data.rfind(b"\n") + 1
+        self.partial = data[cut:]
+        self._write(data[:cut])
+        return True
+
+    def finish(self) -> None:
+        """Write the last partial line."""
+        if self.partial:
+            self._write(self.partial)
+
+    def _write(self, data: bytes) -> None:
+        if not data:
+            return
+        if self.pattern is not None:
+            text = data.decode("utf-8", "surrogateescape")
+            pattern = self.pattern
+            data = "".join(line for line in text.splitlines(keepends=True) if pattern.search(line)).encode(
+                "utf-8", "surrogateescape"
+            )
+        if data:
+            self.io.out(data)

@@ -41,13 +41,12 @@ def run(
         return EXIT_BLOCKED
     path = tool_path(session, tool)
     if not path or not os.access(path, os.X_OK):
-        if tool == "kubetail" and isinstance(io, executor.Passed):
-            # The session's own shim answers through kubectl logs (and audits) on the client's stdio.
-            return io.plain(os.path.join(session.dir, "bin", tool), list(argv), dict(io.env))
         if tool == "kubetail":
+            # Answered here, through kubectl logs, on this call's stdio: under --confine no fresh kro
+            # process is started outside the sandbox.
             from kro.shims.kubetail_fallback import answer
 
-            return answer(session, inv, decision, audit, call, started)
+            return answer(session, inv, decision, audit, call, started, io)
         missing = Decision(
             True, decision.rule, f"{tool} not found at {path or '(not recorded)'}", decision.verb
         )
