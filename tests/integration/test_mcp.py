@@ -296,6 +296,21 @@ def test_secrets_show_metadata_only(server: Server) -> None:
 # --- the policy through kubectl_read ------------------------------------------------------------
 
 
+def test_kubectl_read_secret_metadata_outputs(server: Server) -> None:
+    """Secret names and types through jsonpath and custom-columns are answered, values never."""
+    names = server.call("kubectl_read", {"argv": ["get", "secrets", "-n", "demo", "-o",
+                                                  "jsonpath={.items[*].metadata.name}"]})  # fmt: skip
+    assert not names.is_error, _everything(names)
+    assert "db-creds" in _everything(names)
+    spec = "custom-columns=NAME:.metadata.name,TYPE:.type"
+    columns = server.call("kubectl_read", {"argv": ["get", "secrets", "-n", "demo", "-o", spec]})
+    assert not columns.is_error
+    assert "kubernetes.io/service-account-token" in _everything(columns)
+    for result in (names, columns):
+        _assert_no_leak(result)
+
+
+
 @pytest.mark.parametrize(
     ("argv", "rule"),
     [
@@ -313,11 +328,21 @@ def test_secrets_show_metadata_only(server: Server) -> None:
         pytest.param(["get", "pods", "--server", "https://evil.example"], "global.identity", id="server"),
         pytest.param(["get", "pods", "-v=9"], "global.verbosity", id="verbosity"),
         pytest.param(["kubectl", "apply", "-f", "x.yaml"], "verb.mutating", id="leading-kubectl"),
+        pytest.param(["get", "ns", "default", "-o", "go-template-file=/etc/passwd"], "read.local-file",
+                     id="read.local-file.go-template-file"),
+        pytest.param(["get", "ns", "default", "-o", "templatefile", "--template", "/etc/passwd"],
+                     "read.local-file", id="read.local-file.template-flag"),
+        pytest.param(["get", "ns", "-o", "jsonpath-file=/etc/passwd"], "read.local-file",
+                     id="read.local-file.jsonpath"),
+        pytest.param(["create", "foo", "--help"], "verb.unknown", id="verb.unknown.create-plugin"),
+        pytest.param(["config", "view", "-o", "jsonpath={.users[0].user.token}"], "secret.value-exposure",
+                     id="secret.config-view-user-jsonpath"),
     ],
-)
+)  # fmt: skip
 def test_kubectl_read_blocks_with_rule(server: Server, argv: list[str], rule: str) -> None:
     """A blocked call is an isError result with kind policy, the rule id and the reason."""
     result = server.call("kubectl_read", {"argv": argv})
+    assert "root:x:0:0" not in _everything(result), "a local file reached the client"
     assert result.is_error
     assert result.structured_content is not None
     assert result.structured_content["kind"] == "policy"
