@@ -340,3 +340,76 @@ def test_environment_rule(name: str, kept: bool) -> None:
     """Agents keep their own API keys; cloud, cluster and credential-shaped variables stay outside."""
     assert withheld(name) is not kept
     assert withheld(name, passed=[name]) is False, "--pass-env always wins"
+
+
+@needs_bwrap
+@pytest.mark.parametrize("output", ["plain", "envelope"])
+def test_file_flags_cannot_read_outside(confined: Confined, output: str) -> None:
+    """kubectl runs outside, in the broker: a template file it would open there is refused, never printed."""
+    script = "kubectl get ns default -o go-template-file=$HOME/.kube/config; echo rc=$?"
+    proc = confined.run(script, output=output)
+    assert TOKEN not in proc.stdout + proc.stderr
+    if output == "plain":
+        assert "rc=77" in proc.stdout
+    else:
+        assert json.loads(proc.stdout.splitlines()[0])["rule"] == "read.local-file"
+    assert confined.audit()[-1]["rule"] == "read.local-file"
+
+
+def _venv_with_kro(where: Path) -> Path:
+    """A venv under `where` holding a copy of kro (its dependencies from this test's environment)."""
+    import kro
+
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(where)], check=True, timeout=120)
+    python = where / "bin" / "python"
+    code = "import sysconfig; print(sysconfig.get_paths()['purelib'])"
+    site = Path(
+        subprocess.run([python, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    )
+    shutil.copytree(Path(kro.__file__).parent, site / "kro", symlinks=False,
+                    ignore=shutil.ignore_patterns("__pycache__"))  # fmt: skip
+    deps = next(p for p in map(Path, sys.path) if (p / "orjson").is_dir() and (p / "yaml").is_dir())
+    (site / "zz-deps.pth").write_text(f"{deps}\n")
+    launcher = where / "bin" / "kro-run"
+    launcher.write_text(f"#!{python}\nimport sys\nfrom kro.sandbox.launcher import main\nsys.exit(main())\n")
+    launcher.chmod(0o755)
+    found = subprocess.run([python, "-c", "import kro; print(kro.__file__)"], capture_output=True, text=True,
+                           cwd=where, check=False)  # fmt: skip
+    assert found.stdout.startswith(str(site)), "the venv's own copy of kro is the one imported"
+    return site
+
+
+@needs_bwrap
+def test_code_under_the_working_dir_cannot_be_changed_from_inside(confined: Confined) -> None:
+    """kro in ./.venv (the quick start): the sandbox cannot change what the broker or a shim outside runs."""
+    site = _venv_with_kro(confined.work / ".venv")
+    marker = confined.base / "payload-ran"
+    payload = f"open({str(marker)!r}, 'a').write('payload ran\\n')\n"
+    (confined.work / "payload.py").write_text(payload)
+    targets = ["shims/envelope_mode.py", "shims/redact.py", "shims/kubetail_fallback.py", "shims/shim.py",
+               "shims/config_view.py", "__init__.py"]  # fmt: skip
+    script = "".join(f"cat payload.py >> {site / 'kro' / t} 2>/dev/null; echo append=$?\n" for t in targets)
+    script += f"""
+        cp payload.py {site}/sitecustomize.py 2>/dev/null; echo sitecustomize=$?
+        echo 'import os' > {site}/evil.pth 2>/dev/null; echo pth=$?
+        mkdir -p {site}/kro/shims/__pycache__ 2>/dev/null; echo pycache=$?
+        touch {confined.work}/.venv/bin/kubectl-foo 2>/dev/null; echo venv_bin=$?
+        touch {confined.work}/new-file; echo work=$?
+        kubectl get pods -n demo >/dev/null; echo get=$?
+        kubetail logs demo:pods/db-0 --tail=1 >/dev/null; echo kubetail=$?
+        kubectl config view >/dev/null; echo view=$?
+    """
+    argv = [str(confined.work / ".venv" / "bin" / "kro-run"), "--confine", "--context", "kro-demo",
+            "--output", "envelope", "--", "sh", "-c", script]  # fmt: skip
+    proc = subprocess.run(argv, cwd=confined.work, env=confined.env(), stdin=subprocess.DEVNULL,
+                          capture_output=True, text=True, timeout=180, check=False)  # fmt: skip
+    lines = [line for line in proc.stdout.splitlines() if "=" in line and not line.startswith("{")]
+    got = [line.split("=", 1) for line in lines]
+    refused = [name for name, code in got if code != "0"]
+    assert refused == ["append"] * len(targets) + ["sitecustomize", "pth", "pycache", "venv_bin"], proc.stdout
+    assert [name for name, code in got if code == "0"] == ["work", "get", "kubetail", "view"], proc.stderr
+    assert not marker.exists(), marker.read_text()
+    for target in targets:
+        assert "payload ran" not in (site / "kro" / target).read_text()
+    records = confined.audit()
+    assert [r["tool"] for r in records] == ["kubectl", "kubetail", "kubectl"]
