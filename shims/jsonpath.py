@@ -7,8 +7,12 @@ expression; the shim's plain path never loads it.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
-from typing import NamedTuple
+
+from kro.shims.lean import NamedTuple
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
 
 
 class JSONPathError(ValueError):
@@ -380,11 +384,11 @@ def _check(root: list[Node], schema: Schema, start: str) -> str | None:
 
 
 def check_many(expressions: Iterable[str], schema: Schema, start: str,
-               convert: Callable[[str], str] = relaxed) -> str | None:  # fmt: skip
+               convert: Callable[[str], str] | None = None) -> str | None:  # fmt: skip
     """check() of each relaxed expression (custom-columns' columns, --sort-by)."""
     for expression in expressions:
         try:
-            template = convert(expression)
+            template = (convert or relaxed)(expression)
         except JSONPathError as exc:
             return f"kro cannot parse {expression!r} ({exc})"
         reason = check(template, schema, start)
