@@ -11,7 +11,7 @@ from kro.shims.errors import guarded
 COMMANDS: dict[str, tuple[str, str]] = {
     "check": ("kro.shims.check_cli:main", "decide whether a kubectl/kubetail call is allowed"),
     "audit": ("kro.shims.audit_cli:main", "read the audit log; 'kro audit verify' checks it"),
-    "demo": ("kro.sandbox.demo.cli:main", "serve the bundled demo cluster"),
+    "demo": ("kro.democluster.cli:main", "serve the bundled demo cluster"),
     "serve": ("kro.mcp.server:main", "serve read-only cluster tools over MCP (stdio or HTTP)"),
     "doctor": ("kro.doctor:main", "check kubectl, kubetail, kubeconfig, contexts, reachability, audit log"),
     "schema": ("kro.shims.misc_cli:schema_main", "print the envelope's JSON Schema"),

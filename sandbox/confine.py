@@ -125,13 +125,10 @@ def _kubeconfig_files(session: Session, opts: Options, env: dict[str, str]) -> s
 
 
 def _own_install() -> list[str]:
-    """The directories kro's shims run from: this Python, kro's package (and its linked parts), orjson's."""
-    import kro
-
-    package = Path(kro.__file__).resolve().parent
-    found = {_real(sys.prefix), _real(sys.base_prefix), _real(os.path.dirname(sys.executable)), str(package)}
-    found |= {_real(entry) for entry in package.iterdir() if entry.is_symlink()}
-    found |= {p for p in map(_real, session_dir.import_paths()) if p != str(package.parent)}
+    """The directories kro's shims run from: this Python, kro's package folders, orjson's."""
+    packages = [_real(p) for p in session_dir.package_dirs()]
+    found = {_real(sys.prefix), _real(sys.base_prefix), _real(os.path.dirname(sys.executable)), *packages}
+    found |= {p for p in map(_real, session_dir.import_paths()) if p != os.path.dirname(packages[0])}
     return sorted(p for p in found if os.path.exists(p))
 
 

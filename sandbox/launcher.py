@@ -86,7 +86,7 @@ def agent_env(base: dict[str, str], session: Session) -> dict[str, str]:
 
 def _start_demo(stack: ExitStack, workdir: Path) -> Path:
     """Start the demo cluster for the session's lifetime; returns its kubeconfig."""
-    from kro.sandbox.demo.server import DemoCluster
+    from kro.democluster.server import DemoCluster
 
     demo = stack.enter_context(DemoCluster(port=0, request_log=workdir / "demo-requests.jsonl"))
     return demo.write_kubeconfig(workdir / "demo-kubeconfig")

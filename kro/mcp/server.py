@@ -115,7 +115,7 @@ def serve(args: argparse.Namespace) -> int:
         stack.callback(shutil.rmtree, workdir, True)
         demo_config = None
         if args.demo:
-            from kro.sandbox.demo.server import DemoCluster
+            from kro.democluster.server import DemoCluster
 
             demo = stack.enter_context(DemoCluster(port=0, request_log=workdir / "demo-requests.jsonl"))
             demo_config = demo.write_kubeconfig(workdir / "demo-kubeconfig")

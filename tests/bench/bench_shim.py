@@ -15,8 +15,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from kro.sandbox.demo.server import DemoCluster
-from kro.sandbox.demo.testing import kubectl_env
+from kro.democluster.server import DemoCluster
+from kro.democluster.testing import kubectl_env
 from kro.sandbox.launcher import agent_env
 from kro.sandbox.pinning import Options, build_session
 from kro.shims.session import Session

@@ -15,7 +15,7 @@ import pytest
 import yaml
 from kro_testing import BIN, KroSession
 
-from kro.sandbox.demo.fixture import CRASHLOOP_POD
+from kro.democluster.fixture import CRASHLOOP_POD
 from kro.shims.audit_cli import problems
 
 ROOT = Path(__file__).resolve().parents[2]

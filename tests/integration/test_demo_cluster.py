@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
-from kro.sandbox.demo.fixture import (
+from kro.democluster.fixture import (
     CRASHLOOP_POD,
     FAKE_BEARER_TOKEN,
     FAKE_ENV_PASSWORD,
@@ -28,8 +28,8 @@ from kro.sandbox.demo.fixture import (
     LOG_INJECTION_TEXT,
     WEB_PODS,
 )
-from kro.sandbox.demo.server import DemoCluster
-from kro.sandbox.demo.testing import DemoHandle, kubectl_env, run_kubectl
+from kro.democluster.server import DemoCluster
+from kro.democluster.testing import DemoHandle, kubectl_env, run_kubectl
 
 READ_CASES = [
     pytest.param(["get", "pods", "-A"],

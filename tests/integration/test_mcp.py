@@ -20,17 +20,17 @@ from mcp import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp_types import CallToolResult
 
-from kro.mcp import docs, shape
-from kro.mcp.server import build_parser
-from kro.mcp.tools import TOOLS
-from kro.sandbox.demo.fixture import (
+from kro.democluster.fixture import (
     CRASHLOOP_POD,
     FAKE_BEARER_TOKEN,
     FAKE_ENV_PASSWORD,
     FAKE_SA_TOKEN,
     FAKE_SECRET_PASSWORD,
 )
-from kro.sandbox.demo.testing import DemoHandle
+from kro.democluster.testing import DemoHandle
+from kro.mcp import docs, shape
+from kro.mcp.server import build_parser
+from kro.mcp.tools import TOOLS
 
 FAKES = (FAKE_SECRET_PASSWORD, FAKE_BEARER_TOKEN, FAKE_ENV_PASSWORD, FAKE_SA_TOKEN)
 LEAK_MARKERS = (*FAKES, *(base64.b64encode(f.encode()).decode() for f in FAKES))

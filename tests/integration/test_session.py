@@ -287,7 +287,7 @@ def test_demo_tour_runs_without_a_terminal(tmp_path: Path) -> None:
 
 def test_plain_redact(kro_session: KroSession) -> None:
     """--output plain --redact: kubectl's own output and exit codes, secret-shaped values replaced."""
-    from kro.sandbox.demo.fixture import CRASHLOOP_POD, FAKE_BEARER_TOKEN, FAKE_ENV_PASSWORD
+    from kro.democluster.fixture import CRASHLOOP_POD, FAKE_BEARER_TOKEN, FAKE_ENV_PASSWORD
 
     proc = kro_session.run(
         "sh", "-c",
