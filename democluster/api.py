@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 
-from kro.democluster import auth, discovery, metrics, printers, tables
+from kro.democluster import as_table, auth, discovery, metrics, printers
 from kro.democluster.fixture import Obj, Store
 from kro.democluster.logs import pod_log
 from kro.democluster.messages import TABLE_CONTENT_TYPE, Request, Response, json_response, text_response
@@ -207,8 +207,8 @@ class Api:
         include = req.param("includeObject", "Metadata")
         now = time.time()
         return {"kind": "Table", "apiVersion": f"meta.k8s.io/{version}", "metadata": meta,
-                "columnDefinitions": tables.columns(res.key),
-                "rows": [tables.row(res.key, o, now, include) for o in items]}
+                "columnDefinitions": as_table.columns(res.key),
+                "rows": [as_table.row(res.key, o, now, include) for o in items]}
 
     def _filtered(self, res: Resource, namespace: str | None, req: Request) -> list[Obj]:
         label_text, field_text = req.param("labelSelector"), req.param("fieldSelector")

@@ -98,16 +98,16 @@ def answer(
     session: Session, inv: Invocation, decision: Decision, audit: AuditLog, call: Call, started: float
 ) -> int:
     """Answer `inv` without kubetail, audit it once as the kubetail call it is."""
-    from kro.shims.envelope_mode import capture, emit, finish, new_collector
+    from kro.shims.envelope_output import capture, emit, finish, new_collector
 
-    envelope_mode = session.output == "envelope"
+    envelope_output = session.output == "envelope"
     try:
         calls, grep = translate(inv)
         pattern = re.compile(grep) if grep else None
     except (NotSimple, re.error) as exc:
         audit.write(call, decision, EXIT_NOT_FOUND, started)
         message = f"{exc}; {INSTALL_HINT}"
-        if envelope_mode:
+        if envelope_output:
             emit(envelope.error("infra", message, session.context, session.notice))
             return 0
         sys.stderr.write(f"kro: {message}\n")
@@ -118,13 +118,13 @@ def answer(
     if refused is not None:
         blocked = Decision(False, refused.rule, refused.reason, decision.verb)
         audit.write(call, blocked, EXIT_BLOCKED, started)
-        if envelope_mode:
+        if envelope_output:
             emit(envelope.error("policy", refused.reason, session.context, session.notice, refused.rule))
             return 0
         sys.stderr.write(f"✘ BLOCKED: {refused.reason}\n")
         return EXIT_BLOCKED
     env = executor.session_env(os.environ, session)
-    if not envelope_mode:
+    if not envelope_output:
         sys.stderr.write(f"kro: {NOTICE}\n")
         code = 0
         for sub_inv, _ in decided:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kro.shims.lean import NamedTuple
+from kro.shims.hotpath_stdlib import NamedTuple
 
 
 class FlagUse(NamedTuple):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from kro.shims import rules as R
 from kro.shims.model import Decision, Invocation, Pins, parse_bool
-from kro.shims.reads import check_reads
+from kro.shims.policy_reads import check_reads
 
-# C0, DEL and C1 control characters (no `re` on the hot path: see lean.py).
+# C0, DEL and C1 control characters (no `re` on the hot path: see hotpath_stdlib.py).
 _CONTROL = frozenset(map(chr, [*range(0x20), *range(0x7F, 0xA0)]))
 
 ALLOWED_PATHS = frozenset(
@@ -203,7 +203,7 @@ def decide(inv: Invocation, pins: Pins) -> Decision:
 def _decide_completion(inv: Invocation, pins: Pins) -> Decision:
     """__complete only lists completions, but the global flags among its words still apply."""
     from kro.shims.argv import parse
-    from kro.shims.tables import load
+    from kro.shims.flag_tables import load
 
     words = inv.subargs[:-1]
     inner = parse(load(inv.tool), words, completing=True)

@@ -40,7 +40,7 @@ from envtest_cluster import (
 import kro.shims
 from kro.sandbox import session_dir
 from kro.sandbox.pinning import Options, build_session
-from kro.shims import executor, funnel
+from kro.shims import executor, run_to_envelope
 from kro.shims.decide import decide_argv
 from kro.shims.model import Pins
 
@@ -549,7 +549,7 @@ def test_a_write_that_slipped_past_the_policy_fails_the_tier(
         workdir,
     )
     argv = ["delete", "configmap", name, *NS]
-    decision, answer = funnel.read(session, argv)
+    decision, answer = run_to_envelope.read(session, argv)
     assert (answer["kind"], answer["rule"]) == ("policy", "verb.mutating"), answer
     assert write_violations(settled_audit_events(real_cluster)[start:], ADMIN_USER) == []
 

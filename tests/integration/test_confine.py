@@ -18,10 +18,10 @@ from typing import Any
 import pytest
 from kro_testing import BIN
 
+from kro.audit_command import problems
 from kro.democluster.server import DemoCluster
 from kro.democluster.testing import kubectl_env
 from kro.sandbox.confine_env import withheld
-from kro.shims.audit_cli import problems
 
 TOKEN = "kro-confine-test-token-4f1d9c2b7a"
 AWS_SECRET = "wJalrXUtnFEMI-kro-confine-test"

@@ -28,7 +28,7 @@ from kro.democluster.fixture import (
     FAKE_SECRET_PASSWORD,
 )
 from kro.democluster.testing import DemoHandle
-from kro.mcp import docs, shape
+from kro.mcp import docs, replies
 from kro.mcp.server import build_parser
 from kro.mcp.tools import TOOLS
 
@@ -497,7 +497,7 @@ def test_namespace_pins_apply_to_tools(pinned_server: Server, args: dict[str, An
 )
 def test_column_keys(header: str, key: str) -> None:
     """Table headers become stable JSON keys."""
-    assert shape.column_key(header) == key
+    assert replies.column_key(header) == key
 
 
 def test_parse_table_keeps_empty_cells_and_spaces() -> None:
@@ -507,7 +507,7 @@ def test_parse_table_keeps_empty_cells_and_spaces() -> None:
         "bindings                 5m          Back-off restarting  failed\n"
         "pods        po           12 (3m)     ok\n"
     )
-    keys, rows = shape.parse_table(text)
+    keys, rows = replies.parse_table(text)
     assert keys == ["name", "shortnames", "last_seen", "message"]
     assert rows[0] == {
         "name": "bindings",
@@ -541,7 +541,7 @@ LAST_APPLIED = json.dumps(
 )  # fmt: skip
 def test_scrub_redacts_structurally(obj: dict[str, Any]) -> None:
     """Parsed JSON is scrubbed again, catching what a line-by-line pass cannot see."""
-    clean, count = shape.scrub(obj)
+    clean, count = replies.scrub(obj)
     dumped = json.dumps(clean)
     assert count >= 1
     assert not any(marker in dumped for marker in LEAK_MARKERS)
@@ -551,7 +551,7 @@ def test_scrub_redacts_structurally(obj: dict[str, Any]) -> None:
 def test_scrub_keeps_harmless_values_and_drops_managed_fields() -> None:
     """Secret names, key references and JSON strings without secrets stay as they were."""
     kept = {"secretName": "db-creds", "tokenPath": "/var/run", "note": '{"a": 1,  "b": [true]}', "empty": ""}
-    clean, count = shape.scrub({"metadata": {"managedFields": [{"manager": "x"}]}, **kept})
+    clean, count = replies.scrub({"metadata": {"managedFields": [{"manager": "x"}]}, **kept})
     assert count == 0
     assert clean == {"metadata": {}, **kept}
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from kro_testing import BIN, KroSession
 
-from kro.shims.audit_cli import problems
+from kro.audit_command import problems
 
 CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "policy.jsonl"
 # The corpus is written for a session pinned to "prod" with a second context "staging".

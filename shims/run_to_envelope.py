@@ -37,7 +37,7 @@ def read(
             audit.write(call, decision, EXIT_NOT_FOUND, started)
             message = f"{tool} is not installed (looked for {path or tool}); install it and restart"
             return decision, envelope.error("infra", message, session.context, session.notice)
-        from kro.shims.envelope_mode import read as run_read
+        from kro.shims.envelope_output import read as run_read
 
         pinned = executor.pinned_argv(inv, session)
         out, code = run_read(session, inv, path, pinned, executor.session_env(os.environ, session))
