@@ -54,7 +54,7 @@ _FRESH_MODES = {"/tmp": "1777", "/run": "0755"}  # anything else fresh is $XDG_R
 
 
 @dataclass(frozen=True)
-class Options:
+class ConfineOptions:
     """What --confine was asked for: bwrap, the working dir, extra writable paths and passed variables."""
 
     bwrap: str
@@ -109,7 +109,7 @@ def tool_paths(path_var: str, recorded: tuple[str | None, ...] = ()) -> tuple[se
     return dirs, files
 
 
-def _kubeconfig_files(session: Session, opts: Options, env: dict[str, str]) -> set[str]:
+def _kubeconfig_files(session: Session, opts: ConfineOptions, env: dict[str, str]) -> set[str]:
     """Every kubeconfig kro-run could have read, and the key, cert and token files the pinned user names."""
     found = {_real(p) for p in kc.kubeconfig_files(opts.kubeconfig, env)}
     try:
@@ -132,7 +132,7 @@ def _own_install() -> list[str]:
     return sorted(p for p in found if os.path.exists(p))
 
 
-def plan(session: Session, env: dict[str, str], opts: Options) -> Layout:
+def plan(session: Session, env: dict[str, str], opts: ConfineOptions) -> Layout:
     """What the sandbox shows, hides and lets the agent write; UsageError when that cannot be honoured."""
     home = Path(env.get("HOME") or os.path.expanduser("~"))
     cwd = _real(opts.cwd)
@@ -272,7 +272,7 @@ def probe(args: list[str], env: dict[str, str]) -> None:
 
 
 def run_confined(session: Session, env: dict[str, str], tool_env: dict[str, str], cmd: list[str],
-                 opts: Options) -> int:  # fmt: skip
+                 opts: ConfineOptions) -> int:  # fmt: skip
     """Run `cmd` in the sandbox with the broker serving it; the sandbox's exit code."""
     box, token, empty = prepare_box(session)
     inside, dropped = sandbox_env(env, opts.pass_env)

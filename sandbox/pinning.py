@@ -19,7 +19,7 @@ PINNED_ENV = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO_PROX
 
 
 @dataclass(frozen=True)
-class Options:
+class PinOptions:
     """What the user asked for: kubeconfig, context, namespaces and output settings."""
 
     context: str | None = None
@@ -34,7 +34,7 @@ class Options:
 
 
 def build_session(
-    opts: Options, env: dict[str, str], workdir: Path, kubeconfig: Path | None = None
+    opts: PinOptions, env: dict[str, str], workdir: Path, kubeconfig: Path | None = None
 ) -> Session:
     """Resolve tools, kubeconfig and context, and write the pinned session into `workdir`.
 
