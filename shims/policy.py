@@ -1,4 +1,4 @@
-"""The read-only policy for kubectl (POLICY.md sections 1-6): decide(Invocation, Pins) -> Decision."""
+"""The read-only policy for kubectl (rules in docs/policy.md): decide(Invocation, Pins) -> Decision."""
 
 from __future__ import annotations
 
@@ -120,7 +120,7 @@ def _block(rule: str, reason: str, verb: str | None) -> Decision:
 
 
 def check_input(argv: tuple[str, ...]) -> Decision | None:
-    """Section 1: any control character blocks, whatever the argument is."""
+    """input.control-char: any control character blocks, whatever the argument is."""
     for arg in argv:
         if not _CONTROL.isdisjoint(arg):
             return _block(R.CONTROL_CHAR, f"argument {arg!r} contains a control character; retype it", None)
@@ -128,7 +128,7 @@ def check_input(argv: tuple[str, ...]) -> Decision | None:
 
 
 def check_globals(inv: Invocation, pins: Pins, verb: str | None) -> Decision | None:
-    """Section 3: the flags that change whom kubectl talks to, as whom, and what it writes."""
+    """global.*: the flags that change whom kubectl talks to, as whom, and what it writes."""
     for flag in inv.flags:
         name, value = flag.name, flag.value or ""
         if not flag.is_global:

@@ -1,4 +1,4 @@
-"""Per-verb limits on the allowed reads (POLICY.md sections 5 and 6): manifests, raw paths, secrets."""
+"""Per-verb limits on the allowed reads (docs/policy.md read.*, secret.*): manifests, raw paths, secrets."""
 
 from __future__ import annotations
 

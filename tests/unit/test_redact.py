@@ -1,4 +1,4 @@
-"""Redaction cases (DESIGN.md "Redaction"): what is replaced, what is left alone, what stays valid."""
+"""Redaction cases (README "The envelope"): what is replaced, what is left alone, what stays valid."""
 
 from __future__ import annotations
 
