@@ -37,7 +37,7 @@ PRELOAD = (
     "json", "re", "selectors", "signal", "subprocess", "time", "yaml", "filelock",
     *(f"kro.shims.{name}" for name in (
         "argv", "policy", "policy_kubetail", "reads", "jsonpath", "envelope", "envelope_mode", "redact",
-        "cache", "jsonio", "plain_redact", "config_view", "kubetail_fallback", "lean",
+        "cache", "json_codec", "plain_redact", "config_view", "kubetail_fallback", "lean",
     )),
 )  # fmt: skip
 MAX_CALLS = 256  # calls served at once; more wait in the listen backlog
@@ -160,7 +160,7 @@ def preload() -> None:
     """Import every module and read every data file a call can need (before the sandbox starts)."""
     import importlib
 
-    from kro.shims.tables import load
+    from kro.shims.flag_tables import load
 
     for name in PRELOAD:
         importlib.import_module(name)

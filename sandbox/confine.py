@@ -54,7 +54,7 @@ _FRESH_MODES = {"/tmp": "1777", "/run": "0755"}  # anything else fresh is $XDG_R
 
 
 @dataclass(frozen=True)
-class Options:
+class ConfineOptions:
     """What --confine was asked for: bwrap, the working dir, extra writable paths and passed variables."""
 
     bwrap: str
@@ -110,7 +110,7 @@ def tool_paths(path_var: str, recorded: tuple[str | None, ...] = ()) -> tuple[se
     return dirs, files
 
 
-def _kubeconfig_files(session: Session, opts: Options, env: dict[str, str]) -> set[str]:
+def _kubeconfig_files(session: Session, opts: ConfineOptions, env: dict[str, str]) -> set[str]:
     """Every kubeconfig kro-run could have read, and the key, cert and token files the pinned user names."""
     found = {_real(p) for p in kc.kubeconfig_files(opts.kubeconfig, env)}
     try:
@@ -126,13 +126,10 @@ def _kubeconfig_files(session: Session, opts: Options, env: dict[str, str]) -> s
 
 
 def _own_install() -> list[str]:
-    """The directories kro's shims run from: this Python, kro's package (and its linked parts), orjson's."""
-    import kro
-
-    package = Path(kro.__file__).resolve().parent
-    found = {_real(sys.prefix), _real(sys.base_prefix), _real(os.path.dirname(sys.executable)), str(package)}
-    found |= {_real(entry) for entry in package.iterdir() if entry.is_symlink()}
-    found |= {p for p in map(_real, session_dir.import_paths()) if p != str(package.parent)}
+    """The directories kro's shims run from: this Python, kro's package folders, orjson's."""
+    packages = [_real(p) for p in session_dir.package_dirs()]
+    found = {_real(sys.prefix), _real(sys.base_prefix), _real(os.path.dirname(sys.executable)), *packages}
+    found |= {p for p in map(_real, session_dir.import_paths()) if p != os.path.dirname(packages[0])}
     return sorted(p for p in found if os.path.exists(p))
 
 
@@ -154,7 +151,7 @@ def broker_path(path_var: str, rw: tuple[str, ...]) -> str:
     return os.pathsep.join(keep)
 
 
-def plan(session: Session, env: dict[str, str], opts: Options) -> Layout:
+def plan(session: Session, env: dict[str, str], opts: ConfineOptions) -> Layout:
     """What the sandbox shows, hides and lets the agent write; UsageError when that cannot be honoured."""
     home = Path(env.get("HOME") or os.path.expanduser("~"))
     cwd = _real(opts.cwd)
@@ -302,7 +299,7 @@ def probe(args: list[str], env: dict[str, str]) -> None:
 
 
 def run_confined(session: Session, env: dict[str, str], tool_env: dict[str, str], cmd: list[str],
-                 opts: Options) -> int:  # fmt: skip
+                 opts: ConfineOptions) -> int:  # fmt: skip
     """Run `cmd` in the sandbox with the broker serving it; the sandbox's exit code."""
     box, token, empty = prepare_box(session)
     inside, dropped = sandbox_env(env, opts.pass_env)

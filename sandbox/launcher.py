@@ -11,7 +11,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from kro.sandbox import session_dir
-from kro.sandbox.pinning import Options, add_pin_arguments, build_session
+from kro.sandbox.pinning import PinOptions, add_pin_arguments, build_session
 from kro.shims.errors import CommandNotFound, ConfigError, UsageError, guarded
 from kro.shims.executor import scrubbed
 from kro.shims.session import Session
@@ -86,7 +86,7 @@ def agent_env(base: dict[str, str], session: Session) -> dict[str, str]:
 
 def _start_demo(stack: ExitStack, workdir: Path) -> Path:
     """Start the demo cluster for the session's lifetime; returns its kubeconfig."""
-    from kro.sandbox.demo.server import DemoCluster
+    from kro.democluster.server import DemoCluster
 
     demo = stack.enter_context(DemoCluster(port=0, request_log=workdir / "demo-requests.jsonl"))
     return demo.write_kubeconfig(workdir / "demo-kubeconfig")
@@ -123,7 +123,7 @@ def run(argv: list[str]) -> int:
         if args.demo and args.context is None:
             args.context = "kro-demo"
         env = dict(os.environ)
-        opts = Options(
+        opts = PinOptions(
             context=args.context,
             kubeconfig=args.kubeconfig,
             namespaces=tuple(args.namespaces),
@@ -148,7 +148,9 @@ def run(argv: list[str]) -> int:
         if bwrap:
             from kro.sandbox import confine
 
-            box = confine.Options(bwrap, os.getcwd(), tuple(args.rw), tuple(args.pass_env), args.kubeconfig)
+            box = confine.ConfineOptions(
+                bwrap, os.getcwd(), tuple(args.rw), tuple(args.pass_env), args.kubeconfig
+            )
             return confine.run_confined(session, env, child_env, cmd, box)
         if not args.demo:
             stack.pop_all()  # the session dir outlives us; the next kro-run reclaims it

@@ -17,7 +17,7 @@ from kro.shims.session import Session
 
 
 @dataclass(frozen=True)
-class Options:
+class PinOptions:
     """What the user asked for: kubeconfig, context, namespaces and output settings."""
 
     context: str | None = None
@@ -32,7 +32,7 @@ class Options:
 
 
 def build_session(
-    opts: Options, env: dict[str, str], workdir: Path, kubeconfig: Path | None = None
+    opts: PinOptions, env: dict[str, str], workdir: Path, kubeconfig: Path | None = None
 ) -> Session:
     """Resolve tools, kubeconfig and context, and write the pinned session into `workdir`.
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import sys
@@ -14,16 +15,21 @@ import kro
 from kro.shims.session import SESSION_FILE, Session
 
 SHIM_MARKER = "kro.shims.shim"
+MAPPED_PACKAGES = ("kro.shims", "kro.sandbox", "kro.democluster")
 SHIM_TEMPLATE = """#!{python} -IS
 # kro {tool} shim: every call is decided by the read-only policy, pinned and audited.
 import sys
 sys.path[:0] = {paths!r}
+import kro
+kro.__path__ += {package_paths!r}
 from kro.shims.shim import main
 raise SystemExit(main({tool!r}, __file__, sys.argv[1:]))
 """
 _SH_TEMPLATE = """#!/bin/sh
 # kro {tool} shim: every call is decided by the read-only policy, pinned and audited.
 exec '{python}' -IS -c 'import sys; sys.path[:0] = {paths!r}
+import kro
+kro.__path__ += {package_paths!r}
 from kro.shims.shim import main
 raise SystemExit(main({tool!r}, sys.argv[1], sys.argv[2:]))' "$0" "$@"
 """
@@ -76,11 +82,33 @@ def import_paths() -> list[str]:
     return paths
 
 
+def _mapped_dirs() -> list[str]:
+    """The folders of the kro.* packages that pyproject maps from top-level folders."""
+    dirs: list[str] = []
+    for name in MAPPED_PACKAGES:
+        spec = importlib.util.find_spec(name)
+        assert spec is not None
+        assert spec.submodule_search_locations is not None
+        dirs += [d for d in spec.submodule_search_locations if d not in dirs]
+    return dirs
+
+
+def package_dirs() -> list[str]:
+    """The folders kro's packages load from: kro/ and the mapped shims/, sandbox/, democluster/."""
+    return list(dict.fromkeys([*kro.__path__, *_mapped_dirs()]))
+
+
+def package_paths() -> list[str]:
+    """kro.__path__ entries the shim needs without site: where an editable install keeps mapped folders."""
+    parents = dict.fromkeys(os.path.dirname(d) for d in _mapped_dirs())
+    return [p for p in parents if p not in kro.__path__]
+
+
 def shim_script(tool: str) -> str:
     """The text of one shim: a direct shebang to this Python, or a sh wrapper when the path is long."""
     python = sys.executable
     template = SHIM_TEMPLATE if len(python) < _MAX_SHEBANG and " " not in python else _SH_TEMPLATE
-    return template.format(python=python, paths=import_paths(), tool=tool)
+    return template.format(python=python, paths=import_paths(), package_paths=package_paths(), tool=tool)
 
 
 def new_session_dir(root: Path) -> Path:

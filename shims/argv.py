@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from kro.shims.lean import NamedTuple
+from kro.shims.flag_tables import BOOL, CONFLICT, VALUE, Command, Tables
+from kro.shims.hotpath_stdlib import NamedTuple
 from kro.shims.model import FlagUse, Invocation, parse_bool
-from kro.shims.tables import BOOL, CONFLICT, VALUE, Command, Tables
 
 # Cobra commands that receive their words unparsed (DisableFlagParsing).
 RAW_COMMANDS = frozenset({"__complete", "__completeNoDesc"})

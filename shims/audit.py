@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 import time
 
-from kro.shims import jsonio
+from kro.shims import json_codec
 from kro.shims.errors import AuditError
-from kro.shims.lean import NamedTuple
+from kro.shims.hotpath_stdlib import NamedTuple
 from kro.shims.model import Decision
 
 MAX_RECORD = 4096
@@ -75,7 +75,7 @@ class AuditLog(NamedTuple):
             "session": call.session,
             "pid": os.getpid(),
             "tool": call.tool,
-            "argv": [jsonio.clean(a) for a in call.argv],
+            "argv": [json_codec.clean(a) for a in call.argv],
             "context": call.context,
             "decision": "allowed" if decision.allowed else "blocked",
             "rule": decision.rule,
@@ -83,12 +83,12 @@ class AuditLog(NamedTuple):
             "exit_code": exit_code,
             "duration_ms": round((time.monotonic() - started) * 1000, 1),
         }
-        line = jsonio.dumps(record) + b"\n"
+        line = json_codec.dumps(record) + b"\n"
         if len(line) > MAX_RECORD:
             record["reason"] = decision.reason[:512]
-            fixed = len(line) - len(jsonio.dumps(record["argv"]))
-            record["argv"] = _cut_argv([jsonio.clean(a) for a in call.argv], MAX_RECORD - fixed - 600)
-            line = jsonio.dumps(record) + b"\n"
+            fixed = len(line) - len(json_codec.dumps(record["argv"]))
+            record["argv"] = _cut_argv([json_codec.clean(a) for a in call.argv], MAX_RECORD - fixed - 600)
+            line = json_codec.dumps(record) + b"\n"
         try:
             written = os.write(self.fd, line)
         except OSError as exc:

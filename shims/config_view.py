@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from kro.shims import executor
 from kro.shims.model import Invocation
-from kro.shims.reads import MASKED_CONFIG_OUTPUTS, output_format
+from kro.shims.policy_reads import MASKED_CONFIG_OUTPUTS, output_format
 from kro.shims.session import Session
 
 MASK = "REDACTED"
@@ -133,7 +133,7 @@ def run(session: Session, inv: Invocation, path: str, env: dict[str, str],
         on_stdout: Callable[[bytes], bool]) -> executor.Captured:  # fmt: skip
     """Run kubectl config view -o json, mask it, and hand the rendering to `on_stdout`."""
     from kro.shims.argv import parse
-    from kro.shims.tables import load
+    from kro.shims.flag_tables import load
 
     argv = executor.pinned_argv(parse(load("kubectl"), json_argv(inv)), session)
     chunks: list[bytes] = []
@@ -162,10 +162,10 @@ def run(session: Session, inv: Invocation, path: str, env: dict[str, str],
 def answer(io: executor.Stdio, session: Session, inv: Invocation, path: str, env: dict[str, str]) -> int:
     """Print the masked config view on `io` in the session's output mode; the exit code for the audit."""
     if session.output == "envelope":
-        from kro.shims import jsonio
+        from kro.shims import json_codec
 
         out, code = read(session, inv, path, env)
-        io.out(jsonio.dumps(out) + b"\n")
+        io.out(json_codec.dumps(out) + b"\n")
         return code
 
     def write(data: bytes) -> bool:
@@ -180,7 +180,7 @@ def answer(io: executor.Stdio, session: Session, inv: Invocation, path: str, env
 
 def read(session: Session, inv: Invocation, path: str, env: dict[str, str]) -> tuple[dict[str, object], int]:
     """The masked config view as an envelope (shared with MCP), and the exit code."""
-    from kro.shims.envelope_mode import finish, new_collector
+    from kro.shims.envelope_output import finish, new_collector
 
     collector = new_collector(session, inv)
     result = run(session, inv, path, env, collector.feed)

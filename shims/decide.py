@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from kro.shims.argv import parse
+from kro.shims.flag_tables import load
 from kro.shims.model import Decision, Invocation, Pins
-from kro.shims.tables import load
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from kro.shims.lean import NamedTuple
+from kro.shims.hotpath_stdlib import NamedTuple
 
 SCHEMA_VERSION = "1"
 _INFRA = re.compile(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 
-from kro.shims.lean import NamedTuple
+from kro.shims.hotpath_stdlib import NamedTuple
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from kro.shims.session import Session
 
 # subprocess, selectors and signal are imported where a process is captured or attached: plain mode
-# only execs, and the shim's start-up is part of every kubectl call (see lean.py).
+# only execs, and the shim's start-up is part of every kubectl call (see hotpath_stdlib.py).
 
 # Variables that change what kubectl runs, reads or where it caches; the session decides them.
 _SCRUB_PREFIXES = ("KUBECTL_",)

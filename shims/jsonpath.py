@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from kro.shims.lean import NamedTuple
+from kro.shims.hotpath_stdlib import NamedTuple
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from kro.shims import envelope, executor, jsonio
+from kro.shims import envelope, executor, json_codec
 from kro.shims.audit import AuditLog, Call
 from kro.shims.decide import decide_argv
 from kro.shims.errors import EXIT_BLOCKED, EXIT_NOT_FOUND
@@ -101,12 +101,12 @@ def answer(
     io: executor.Stdio = executor.DIRECT,
 ) -> int:
     """Answer `inv` without kubetail on `io` (the shim's stdio or a broker client's), audited once."""
-    from kro.shims.envelope_mode import capture, finish, new_collector
+    from kro.shims.envelope_output import capture, finish, new_collector
 
     envelope_mode = session.output == "envelope"
 
     def emit(out: dict[str, object]) -> None:
-        io.out(jsonio.dumps(out) + b"\n")
+        io.out(json_codec.dumps(out) + b"\n")
 
     try:
         calls, grep = translate(inv)

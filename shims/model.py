@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kro.shims.lean import NamedTuple
+from kro.shims.hotpath_stdlib import NamedTuple
 
 
 class FlagUse(NamedTuple):
@@ -68,7 +68,7 @@ class Decision(NamedTuple):
     verb: str | None
 
     def as_dict(self) -> dict[str, object]:
-        """The JSON shape of DESIGN.md's check contract."""
+        """The JSON object `kro check --json` and `--batch` print (README "kro check")."""
         return {"allowed": self.allowed, "rule": self.rule, "reason": self.reason, "verb": self.verb}
 
 

@@ -1,12 +1,12 @@
-"""The read-only policy for kubectl (POLICY.md sections 1-6): decide(Invocation, Pins) -> Decision."""
+"""The read-only policy for kubectl (rules in docs/policy.md): decide(Invocation, Pins) -> Decision."""
 
 from __future__ import annotations
 
 from kro.shims import rules as R
 from kro.shims.model import Decision, Invocation, Pins, parse_bool
-from kro.shims.reads import check_reads
+from kro.shims.policy_reads import check_reads
 
-# C0, DEL and C1 control characters (no `re` on the hot path: see lean.py).
+# C0, DEL and C1 control characters (no `re` on the hot path: see hotpath_stdlib.py).
 _CONTROL = frozenset(map(chr, [*range(0x20), *range(0x7F, 0xA0)]))
 
 ALLOWED_PATHS = frozenset(
@@ -126,7 +126,7 @@ def _block(rule: str, reason: str, verb: str | None) -> Decision:
 
 
 def check_input(argv: tuple[str, ...]) -> Decision | None:
-    """Section 1: any control character blocks, whatever the argument is."""
+    """input.control-char: any control character blocks, whatever the argument is."""
     for arg in argv:
         if not _CONTROL.isdisjoint(arg):
             return _block(R.CONTROL_CHAR, f"argument {arg!r} contains a control character; retype it", None)
@@ -134,7 +134,7 @@ def check_input(argv: tuple[str, ...]) -> Decision | None:
 
 
 def check_globals(inv: Invocation, pins: Pins, verb: str | None) -> Decision | None:
-    """Section 3: the flags that change whom kubectl talks to, as whom, and what it writes."""
+    """global.*: the flags that change whom kubectl talks to, as whom, and what it writes."""
     for flag in inv.flags:
         name, value = flag.name, flag.value or ""
         if not flag.is_global:
@@ -231,7 +231,7 @@ def _completes_plugin(inv: Invocation) -> str | None:
     kubectl adds plugin commands for completion when the first word is not a flag, is not a built-in
     command, and more words follow (kubectl's SetupPluginCompletion).
     """
-    from kro.shims.tables import load
+    from kro.shims.flag_tables import load
 
     words = inv.subargs
     if len(words) < 2 or words[0].startswith("-"):
@@ -244,7 +244,7 @@ def _completes_plugin(inv: Invocation) -> str | None:
 def _decide_completion(inv: Invocation, pins: Pins) -> Decision:
     """__complete only lists completions, but the global flags among its words still apply."""
     from kro.shims.argv import parse
-    from kro.shims.tables import load
+    from kro.shims.flag_tables import load
 
     words = inv.subargs[:-1]
     inner = parse(load(inv.tool), words, completing=True)

@@ -1,4 +1,4 @@
-"""The read-only policy for kubetail (POLICY.md section 7), on the same parser and global rules."""
+"""The read-only policy for kubetail (docs/policy.md), on the same parser and global rules."""
 
 from __future__ import annotations
 

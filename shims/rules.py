@@ -1,4 +1,4 @@
-"""Rule ids and the one-sentence reasons the policy gives (POLICY.md); text only, no logic."""
+"""Rule ids (listed in docs/policy.md) and the one-sentence reasons the policy gives; text only, no logic."""
 
 from __future__ import annotations
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from kro.shims import jsonio
+from kro.shims import json_codec
 from kro.shims.errors import ConfigError
-from kro.shims.lean import NamedTuple
+from kro.shims.hotpath_stdlib import NamedTuple
 
 SESSION_FILE = "session.json"
 SCHEMA = 1
@@ -47,7 +47,7 @@ def load_session(path: str) -> Session:
     """Read session.json; a missing or damaged file is a ConfigError (the shim fails closed)."""
     try:
         with open(path, "rb") as handle:
-            raw = jsonio.loads(handle.read())
+            raw = json_codec.loads(handle.read())
         raw["namespaces"] = tuple(raw.get("namespaces") or ())
         if raw.get("schema") != SCHEMA:
             raise ValueError(f"schema {raw.get('schema')!r} is not {SCHEMA}")

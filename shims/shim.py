@@ -32,10 +32,10 @@ def run(
     if not decision.allowed:
         audit.write(call, decision, EXIT_BLOCKED, started)
         if session.output == "envelope":
-            from kro.shims import envelope, jsonio
+            from kro.shims import envelope, json_codec
 
             error = envelope.error("policy", decision.reason, session.context, session.notice, decision.rule)
-            io.out(jsonio.dumps(error) + b"\n")
+            io.out(json_codec.dumps(error) + b"\n")
             return 0
         io.err(f"✘ BLOCKED: {decision.reason}\n")
         return EXIT_BLOCKED
@@ -63,11 +63,11 @@ def run(
             audit.write(call, decision, code, started)
             return 0 if session.output == "envelope" else code
     if session.output == "envelope":
-        from kro.shims import jsonio
-        from kro.shims.envelope_mode import read
+        from kro.shims import json_codec
+        from kro.shims.envelope_output import read
 
         out, code = read(session, inv, path, pinned, env)
-        io.out(jsonio.dumps(out) + b"\n")
+        io.out(json_codec.dumps(out) + b"\n")
         audit.write(call, decision, code, started)
         return 0
     if session.redact:

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from kro_testing import KroSession
 
-from kro.sandbox.demo.server import DemoCluster
-from kro.sandbox.demo.testing import DemoHandle
+from kro.democluster.server import DemoCluster
+from kro.democluster.testing import DemoHandle
 
 
 @pytest.fixture(scope="session")

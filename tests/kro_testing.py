@@ -11,7 +11,7 @@ from typing import Any
 
 import jsonschema
 
-from kro.sandbox.demo.testing import DemoHandle, kubectl_env
+from kro.democluster.testing import DemoHandle, kubectl_env
 
 BIN = Path(sys.executable).parent
 SCHEMA = json.loads((Path(__file__).parents[1] / "shims" / "data" / "envelope.schema.json").read_text())

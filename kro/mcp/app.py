@@ -14,9 +14,9 @@ from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel
 
 import kro
-from kro.mcp import inputs, outputs, shape
+from kro.mcp import inputs, outputs, replies
 from kro.mcp.tools import TOOLS, Shape, ToolSpec
-from kro.shims import funnel
+from kro.shims import run_to_envelope
 from kro.shims.cache import cache_root
 from kro.shims.errors import KroError
 from kro.shims.session import Session
@@ -30,13 +30,13 @@ OUTPUTS: dict[Shape, type[BaseModel]] = {
     "secrets": outputs.SecretListOut,
     "secret": outputs.SecretOut,
 }
-_SIMPLE: dict[Shape, Callable[[dict[str, Any]], shape.Reply]] = {
-    "table": shape.table,
-    "text": shape.text,
-    "raw": shape.raw,
-    "can_i": shape.can_i,
-    "secrets": shape.secrets,
-    "secret": shape.secret,
+_SIMPLE: dict[Shape, Callable[[dict[str, Any]], replies.Reply]] = {
+    "table": replies.table,
+    "text": replies.text,
+    "raw": replies.raw,
+    "can_i": replies.can_i,
+    "secrets": replies.secrets,
+    "secret": replies.secret,
 }
 # kubectl auth can-i answers "no" on stdout and exits 1; the funnel reports that as this message.
 _CAN_I_NO = "kubectl exited with code 1"
@@ -48,29 +48,29 @@ class Runner:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def run(self, spec: ToolSpec, args: inputs.Args) -> shape.Reply:
+    def run(self, spec: ToolSpec, args: inputs.Args) -> replies.Reply:
         """The reply to one validated call; never raises for a blocked, failed or unreachable call."""
         argv = spec.argv(args)
         try:
             try:
-                _, env = funnel.read(self.session, argv, tool="kubectl", audit_as="mcp")
+                _, env = run_to_envelope.read(self.session, argv, tool="kubectl", audit_as="mcp")
             except FileExistsError:
                 # Two concurrent calls of this process got the same cache file name (same ms and verb);
                 # the failed one was not audited, so run it again (reads are idempotent).
-                _, env = funnel.read(self.session, argv, tool="kubectl", audit_as="mcp")
+                _, env = run_to_envelope.read(self.session, argv, tool="kubectl", audit_as="mcp")
         except (KroError, OSError) as exc:
-            return shape.error({"kind": "infra", "message": str(exc), "kube_context": self.session.context})
+            return replies.error({"kind": "infra", "message": str(exc), "kube_context": self.session.context})
         if env.get("status") == "error":
             if spec.shape == "can_i" and env.get("kind") == "user" and env.get("message") == _CAN_I_NO:
-                return shape.can_i({**env, "content": "no"})
-            return shape.error(env)
+                return replies.can_i({**env, "content": "no"})
+            return replies.error(env)
         if spec.shape == "object":
             cache = Path(self.session.cache_dir) if self.session.cache_dir else cache_root()
-            return shape.json_object(env, cache)
+            return replies.json_object(env, cache)
         return _SIMPLE[spec.shape](env)
 
 
-def to_result(reply: shape.Reply) -> CallToolResult:
+def to_result(reply: replies.Reply) -> CallToolResult:
     """The MCP result for a reply."""
     return CallToolResult(
         content=[TextContent(type="text", text=t) for t in reply.texts],

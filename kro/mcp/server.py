@@ -102,7 +102,7 @@ def _on_term(signum: int, frame: Any) -> None:
 def serve(args: argparse.Namespace) -> int:
     """Build the pinned session, run the MCP server until the client leaves, then clean up."""
     from kro.sandbox import session_dir
-    from kro.sandbox.pinning import Options, build_session
+    from kro.sandbox.pinning import PinOptions, build_session
 
     if args.transport == "http":
         check_host(args.host)
@@ -115,12 +115,12 @@ def serve(args: argparse.Namespace) -> int:
         stack.callback(shutil.rmtree, workdir, True)
         demo_config = None
         if args.demo:
-            from kro.sandbox.demo.server import DemoCluster
+            from kro.democluster.server import DemoCluster
 
             demo = stack.enter_context(DemoCluster(port=0, request_log=workdir / "demo-requests.jsonl"))
             demo_config = demo.write_kubeconfig(workdir / "demo-kubeconfig")
             args.context = args.context or "kro-demo"
-        opts = Options(
+        opts = PinOptions(
             context=args.context,
             kubeconfig=args.kubeconfig,
             namespaces=tuple(args.namespaces),

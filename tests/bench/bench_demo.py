@@ -14,8 +14,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from kro.sandbox.demo.server import DemoCluster
-from kro.sandbox.demo.testing import run_kubectl
+from kro.democluster.server import DemoCluster
+from kro.democluster.testing import run_kubectl
 
 
 def _timed(fn: Callable[..., object], *args: object) -> float:

@@ -19,10 +19,10 @@ import anyio
 from mcp import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 
+from kro.democluster.fixture import CRASHLOOP_POD
+from kro.democluster.server import DemoCluster
+from kro.democluster.testing import kubectl_env
 from kro.mcp.tools import TOOLS
-from kro.sandbox.demo.fixture import CRASHLOOP_POD
-from kro.sandbox.demo.server import DemoCluster
-from kro.sandbox.demo.testing import kubectl_env
 
 KRO = str(Path(sys.executable).parent / "kro")
 CASES: list[tuple[str, dict[str, Any]]] = [

@@ -15,10 +15,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from kro.sandbox.demo.server import DemoCluster
-from kro.sandbox.demo.testing import kubectl_env
+from kro.democluster.server import DemoCluster
+from kro.democluster.testing import kubectl_env
 from kro.sandbox.launcher import agent_env
-from kro.sandbox.pinning import Options, build_session
+from kro.sandbox.pinning import PinOptions, build_session
 from kro.shims.session import Session
 
 
@@ -27,7 +27,7 @@ def _session(base: Path, kubeconfig: Path, output: str) -> tuple[Session, dict[s
     workdir.mkdir(mode=0o700)
     (workdir / "bin").mkdir(mode=0o700)
     env = {**kubectl_env(), "XDG_CACHE_HOME": str(base / "xdg-cache")}
-    opts = Options(context="kro-demo", output=output, audit_log=base / "audit.jsonl", request_timeout=120)
+    opts = PinOptions(context="kro-demo", output=output, audit_log=base / "audit.jsonl", request_timeout=120)
     session = build_session(opts, env, workdir, kubeconfig)
     return session, agent_env(env, session)
 

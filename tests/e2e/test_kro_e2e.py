@@ -39,8 +39,8 @@ from envtest_cluster import (
 
 import kro.shims
 from kro.sandbox import session_dir
-from kro.sandbox.pinning import Options, build_session
-from kro.shims import executor, funnel
+from kro.sandbox.pinning import PinOptions, build_session
+from kro.shims import executor, run_to_envelope
 from kro.shims.decide import decide_argv
 from kro.shims.model import Pins
 
@@ -539,7 +539,7 @@ def test_a_write_that_slipped_past_the_policy_fails_the_tier(
     env = {k: v for k, v in os.environ.items() if k != "KUBECONFIG" and not k.startswith("KUBECTL_")}
     workdir = session_dir.new_session_dir(tmp_path)
     session = build_session(
-        Options(
+        PinOptions(
             context=real_cluster.admin_context,
             kubeconfig=str(real_cluster.kubeconfig),
             output="envelope",
@@ -549,7 +549,7 @@ def test_a_write_that_slipped_past_the_policy_fails_the_tier(
         workdir,
     )
     argv = ["delete", "configmap", name, *NS]
-    decision, answer = funnel.read(session, argv)
+    decision, answer = run_to_envelope.read(session, argv)
     assert (answer["kind"], answer["rule"]) == ("policy", "verb.mutating"), answer
     assert write_violations(settled_audit_events(real_cluster)[start:], ADMIN_USER) == []
 

@@ -7,7 +7,7 @@ import shlex
 import pytest
 from kro_testing import KroSession
 
-from kro.sandbox.demo.fixture import WEB_PODS
+from kro.democluster.fixture import WEB_PODS
 
 _SYSTEM_POD = "etcd-demo-control-plane"
 

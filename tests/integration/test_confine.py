@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import shutil
@@ -18,10 +19,10 @@ from typing import Any
 import pytest
 from kro_testing import BIN
 
+from kro.audit_command import problems
+from kro.democluster.server import DemoCluster
+from kro.democluster.testing import kubectl_env
 from kro.sandbox.confine_env import withheld
-from kro.sandbox.demo.server import DemoCluster
-from kro.sandbox.demo.testing import kubectl_env
-from kro.shims.audit_cli import problems
 
 TOKEN = "kro-confine-test-token-4f1d9c2b7a"
 AWS_SECRET = "wJalrXUtnFEMI-kro-confine-test"
@@ -366,8 +367,11 @@ def _venv_with_kro(where: Path) -> Path:
     site = Path(
         subprocess.run([python, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     )
-    shutil.copytree(Path(kro.__file__).parent, site / "kro", symlinks=False,
-                    ignore=shutil.ignore_patterns("__pycache__"))  # fmt: skip
+    skip = shutil.ignore_patterns("__pycache__")
+    shutil.copytree(Path(kro.__file__).parent, site / "kro", ignore=skip)
+    for sub in ("shims", "sandbox", "democluster", "mcp"):  # mapped from top-level folders (pyproject)
+        src = Path(importlib.import_module(f"kro.{sub}").__file__ or "").parent
+        shutil.copytree(src, site / "kro" / sub, ignore=skip, dirs_exist_ok=True)
     deps = next(p for p in map(Path, sys.path) if (p / "orjson").is_dir() and (p / "yaml").is_dir())
     (site / "zz-deps.pth").write_text(f"{deps}\n")
     launcher = where / "bin" / "kro-run"

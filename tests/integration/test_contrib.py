@@ -15,8 +15,8 @@ import pytest
 import yaml
 from kro_testing import BIN, KroSession
 
-from kro.sandbox.demo.fixture import CRASHLOOP_POD
-from kro.shims.audit_cli import problems
+from kro.audit_command import problems
+from kro.democluster.fixture import CRASHLOOP_POD
 
 ROOT = Path(__file__).resolve().parents[2]
 HOOK = ROOT / "contrib" / "claude-code" / "kro-pretooluse.py"

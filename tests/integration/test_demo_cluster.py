@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
-from kro.sandbox.demo.fixture import (
+from kro.democluster.fixture import (
     CRASHLOOP_POD,
     FAKE_BEARER_TOKEN,
     FAKE_ENV_PASSWORD,
@@ -28,8 +28,8 @@ from kro.sandbox.demo.fixture import (
     LOG_INJECTION_TEXT,
     WEB_PODS,
 )
-from kro.sandbox.demo.server import DemoCluster
-from kro.sandbox.demo.testing import DemoHandle, kubectl_env, run_kubectl
+from kro.democluster.server import DemoCluster
+from kro.democluster.testing import DemoHandle, kubectl_env, run_kubectl
 
 READ_CASES = [
     pytest.param(["get", "pods", "-A"],
@@ -324,7 +324,7 @@ def _ca_pem(kubeconfig: Path) -> str:
 
 def test_kro_demo_command(tmp_path: Path) -> None:
     kubeconfig, log = tmp_path / "kubeconfig", tmp_path / "requests.jsonl"
-    argv = [sys.executable, "-c", "import sys; from kro.cli import main; sys.exit(main())", "demo",
+    argv = [sys.executable, "-c", "import sys; from kro.dispatch import main; sys.exit(main())", "demo",
             "--write-kubeconfig", str(kubeconfig), "--request-log", str(log)]
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
                             env=kubectl_env())
@@ -345,9 +345,9 @@ def test_kro_demo_command(tmp_path: Path) -> None:
 
 
 def test_kro_demo_help() -> None:
-    result = subprocess.run([sys.executable, "-c", "import sys; from kro.cli import main; sys.exit(main())",
-                             "demo", "--help"], capture_output=True, text=True, check=False,
-                            env=dict(os.environ))
+    kro = "import sys; from kro.dispatch import main; sys.exit(main())"
+    result = subprocess.run([sys.executable, "-c", kro, "demo", "--help"], capture_output=True, text=True,
+                            check=False, env=dict(os.environ))
     assert result.returncode == 0
     for flag in ("--port", "--write-kubeconfig", "--request-log", "--token", "--pods"):
         assert flag in result.stdout

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from kro_testing import BIN, SCHEMA, KroSession, envelope, envelopes
 
-from kro.sandbox.demo import fixture
-from kro.sandbox.demo.server import DemoCluster
-from kro.sandbox.demo.testing import DemoHandle
+from kro.democluster import fixture
+from kro.democluster.server import DemoCluster
+from kro.democluster.testing import DemoHandle
 
 SECRETS = (
     fixture.FAKE_SECRET_PASSWORD,

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from kro_testing import KroSession, envelope, envelopes
 
-from kro.sandbox.demo.fixture import FAKE_BEARER_TOKEN
+from kro.democluster.fixture import FAKE_BEARER_TOKEN
 
 # kubetail cannot be installed on these machines: a fake records what it was called with.
 FAKE = """#!/bin/sh

@@ -20,17 +20,17 @@ from mcp import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp_types import CallToolResult
 
-from kro.mcp import docs, shape
-from kro.mcp.server import build_parser
-from kro.mcp.tools import TOOLS
-from kro.sandbox.demo.fixture import (
+from kro.democluster.fixture import (
     CRASHLOOP_POD,
     FAKE_BEARER_TOKEN,
     FAKE_ENV_PASSWORD,
     FAKE_SA_TOKEN,
     FAKE_SECRET_PASSWORD,
 )
-from kro.sandbox.demo.testing import DemoHandle
+from kro.democluster.testing import DemoHandle
+from kro.mcp import docs, replies
+from kro.mcp.server import build_parser
+from kro.mcp.tools import TOOLS
 
 FAKES = (FAKE_SECRET_PASSWORD, FAKE_BEARER_TOKEN, FAKE_ENV_PASSWORD, FAKE_SA_TOKEN)
 LEAK_MARKERS = (*FAKES, *(base64.b64encode(f.encode()).decode() for f in FAKES))
@@ -522,7 +522,7 @@ def test_namespace_pins_apply_to_tools(pinned_server: Server, args: dict[str, An
 )
 def test_column_keys(header: str, key: str) -> None:
     """Table headers become stable JSON keys."""
-    assert shape.column_key(header) == key
+    assert replies.column_key(header) == key
 
 
 def test_parse_table_keeps_empty_cells_and_spaces() -> None:
@@ -532,7 +532,7 @@ def test_parse_table_keeps_empty_cells_and_spaces() -> None:
         "bindings                 5m          Back-off restarting  failed\n"
         "pods        po           12 (3m)     ok\n"
     )
-    keys, rows = shape.parse_table(text)
+    keys, rows = replies.parse_table(text)
     assert keys == ["name", "shortnames", "last_seen", "message"]
     assert rows[0] == {
         "name": "bindings",
@@ -566,7 +566,7 @@ LAST_APPLIED = json.dumps(
 )  # fmt: skip
 def test_scrub_redacts_structurally(obj: dict[str, Any]) -> None:
     """Parsed JSON is scrubbed again, catching what a line-by-line pass cannot see."""
-    clean, count = shape.scrub(obj)
+    clean, count = replies.scrub(obj)
     dumped = json.dumps(clean)
     assert count >= 1
     assert not any(marker in dumped for marker in LEAK_MARKERS)
@@ -576,7 +576,7 @@ def test_scrub_redacts_structurally(obj: dict[str, Any]) -> None:
 def test_scrub_keeps_harmless_values_and_drops_managed_fields() -> None:
     """Secret names, key references and JSON strings without secrets stay as they were."""
     kept = {"secretName": "db-creds", "tokenPath": "/var/run", "note": '{"a": 1,  "b": [true]}', "empty": ""}
-    clean, count = shape.scrub({"metadata": {"managedFields": [{"manager": "x"}]}, **kept})
+    clean, count = replies.scrub({"metadata": {"managedFields": [{"manager": "x"}]}, **kept})
     assert count == 0
     assert clean == {"metadata": {}, **kept}
 

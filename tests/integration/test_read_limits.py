@@ -14,15 +14,15 @@ from pathlib import Path
 import pytest
 from kro_testing import BIN, KroSession, envelope
 
-from kro.sandbox.demo.fixture import FAKE_SECRET_PASSWORD
-from kro.sandbox.demo.server import DemoCluster
-from kro.sandbox.demo.testing import DemoHandle, kubectl_env
+from kro.democluster.fixture import FAKE_SECRET_PASSWORD
+from kro.democluster.server import DemoCluster
+from kro.democluster.testing import DemoHandle, kubectl_env
 
 MARKER = "kro-local-file-marker-5b1e"
 LEAKS = (FAKE_SECRET_PASSWORD, base64.b64encode(FAKE_SECRET_PASSWORD.encode()).decode())
 
 
-# --- read.local-file (THREATS 18) ------------------------------------------------------------------
+# --- read.local-file (README, routes table: 18) ----------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -61,7 +61,7 @@ def test_inline_template_still_works(kro_session: KroSession) -> None:
     assert proc.stdout == "default"
 
 
-# --- plugins (THREATS 22) --------------------------------------------------------------------------
+# --- plugins (README, routes table: 22) ----------------------------------------
 
 
 @pytest.fixture
@@ -97,7 +97,7 @@ def test_plugins_never_run_through_kro(kro_session: KroSession, plugin_dir: tupl
     assert [r["rule"] for r in kro_session.audit()] == ["verb.unknown"] * len(CALLS)
 
 
-# --- the environment kubectl gets (THREATS 19) -----------------------------------------------------
+# --- the environment kubectl gets (README, routes table: 19) ----------------------------------------
 
 LAUNCH_PROXY = "http://launch-proxy.invalid:3128"
 HOSTILE = {
@@ -177,7 +177,7 @@ def test_kubectl_gets_only_the_allowlist(received: tuple[dict[str, str], str]) -
     assert "init " not in stderr, "GODEBUG=inittrace reached the Go runtime"
 
 
-# --- config view masks every credential (THREATS 21) -----------------------------------------------
+# --- config view masks every credential (README, routes table: 21) ----------------------------------------
 
 OIDC = {
     "client-id": "kro-client",

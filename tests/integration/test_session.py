@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from kro_testing import BIN, KroSession
 
-from kro.shims.audit_cli import problems
+from kro.audit_command import problems
 
 CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "policy.jsonl"
 # The corpus is written for a session pinned to "prod" with a second context "staging".
@@ -287,7 +287,7 @@ def test_demo_tour_runs_without_a_terminal(tmp_path: Path) -> None:
 
 def test_plain_redact(kro_session: KroSession) -> None:
     """--output plain --redact: kubectl's own output and exit codes, secret-shaped values replaced."""
-    from kro.sandbox.demo.fixture import CRASHLOOP_POD, FAKE_BEARER_TOKEN, FAKE_ENV_PASSWORD
+    from kro.democluster.fixture import CRASHLOOP_POD, FAKE_BEARER_TOKEN, FAKE_ENV_PASSWORD
 
     proc = kro_session.run(
         "sh", "-c",

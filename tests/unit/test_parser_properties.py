@@ -7,10 +7,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kro.shims.decide import decide_argv, parse_argv
+from kro.shims.flag_tables import VALUE, load
 from kro.shims.model import Pins
 from kro.shims.policy import ALLOWED_PATHS
-from kro.shims.reads import SAFE_SECRET_OUTPUTS
-from kro.shims.tables import VALUE, load
+from kro.shims.policy_reads import SAFE_SECRET_OUTPUTS
 
 PINS = Pins(context="prod")
 KUBECTL = load("kubectl")

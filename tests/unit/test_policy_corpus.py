@@ -1,4 +1,4 @@
-"""Every line of ../shared/corpus/policy.jsonl is decided as written (when the corpus is present)."""
+"""Every line of the policy corpus (policy.jsonl) is decided as written (when the corpus is present)."""
 
 from __future__ import annotations
 

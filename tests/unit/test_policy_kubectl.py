@@ -1,4 +1,4 @@
-"""Table-driven policy cases for kubectl; each id cites the rule it exercises (POLICY.md)."""
+"""Table-driven policy cases for kubectl; each id cites the rule it exercises (docs/policy.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Policy cases for the read limits of POLICY.md sections 4-6: local files, plugins, Secret fields, --raw."""
+"""Policy cases for the read limits (docs/policy.md): local files, plugins, Secret fields, --raw."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ def case(argv: list[str], rule: str, id: str, tool: str = "kubectl") -> object:
 
 
 CASES = [
-    # read.local-file: output formats and flags whose value kubectl or kubetail opens (THREATS 18)
+    # read.local-file: output formats and flags whose value kubectl or kubetail opens (README routes, 18)
     case(
         ["get", "ns", "default", "-o", "go-template-file=/etc/passwd"],
         FILE,
@@ -43,7 +43,7 @@ CASES = [
     case(["get", "pods", "--template={{.kind}}"], A, "read.local-file.inline-template-flag-ok"),
     case(["logs", "x", "--config", "/etc/passwd"], FILE, "read.local-file.kubetail-config", "kubetail"),
     case(["-c", "/etc/passwd", "logs", "x"], FILE, "read.local-file.kubetail-config-short", "kubetail"),
-    # verb.unknown: plugin dispatch decided on the caller's words, not on where pins land (THREATS 22)
+    # verb.unknown: plugin dispatch decided on the caller's words, not on where pins land (README routes, 22)
     case(["create", "foo", "--help"], "verb.unknown", "verb.unknown.create-plugin-help"),
     case(["create", "foo", "-h"], "verb.unknown", "verb.unknown.create-plugin-h"),
     case(["create", "--help", "foo"], "verb.unknown", "verb.unknown.create-plugin-help-first"),

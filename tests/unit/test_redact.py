@@ -1,4 +1,4 @@
-"""Redaction cases (DESIGN.md "Redaction"): what is replaced, what is left alone, what stays valid."""
+"""Redaction cases (README "The envelope"): what is replaced, what is left alone, what stays valid."""
 
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kro.shims import envelope_mode
+from kro.shims import envelope_output
 from kro.shims.envelope import classify
-from kro.shims.envelope_mode import Collector
+from kro.shims.envelope_output import Collector
 from kro.shims.plain_redact import _LineWriter
 from kro.shims.redact import _KEYWORDS, _NEEDLES, MARK, Redactor, redact_text
 
@@ -275,8 +275,8 @@ def _check_collector(data: bytes, chunks: list[bytes], max_lines: int, max_bytes
         preview = [lines[0][: max_bytes // 4]]
     with (
         tempfile.TemporaryDirectory() as tmp,
-        mock.patch.object(envelope_mode, "MAX_LINES", max_lines),
-        mock.patch.object(envelope_mode, "MAX_BYTES", max_bytes),
+        mock.patch.object(envelope_output, "MAX_LINES", max_lines),
+        mock.patch.object(envelope_output, "MAX_BYTES", max_bytes),
     ):
         spill = Path(tmp) / "spill"
         collector = _collect(chunks, spill)

@@ -6,10 +6,10 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
-from kro.sandbox.demo.clock import parse
-from kro.sandbox.demo.fixture import Obj, Store
-from kro.sandbox.demo.messages import Request, Response
-from kro.sandbox.demo.status import ApiError, bad_request
+from kro.democluster.clock import parse
+from kro.democluster.fixture import Obj, Store
+from kro.democluster.messages import Request, Response
+from kro.democluster.status import ApiError, bad_request
 
 _GENERIC = ["level=info msg=\"started\"", "level=info msg=\"ready\""]
 

@@ -23,10 +23,10 @@ from urllib.parse import parse_qsl, urlsplit
 import orjson
 import yaml
 
-from kro.sandbox.demo.api import Api
-from kro.sandbox.demo.fixture import DEMO_NAMESPACE, build_store
-from kro.sandbox.demo.messages import Request, Response
-from kro.sandbox.demo.status import ApiError
+from kro.democluster.api import Api
+from kro.democluster.fixture import DEMO_NAMESPACE, build_store
+from kro.democluster.messages import Request, Response
+from kro.democluster.status import ApiError
 
 CONTEXT = "kro-demo"
 OTHER_CONTEXT = "kro-demo-other"
@@ -206,7 +206,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 def _tls_context() -> ssl.SSLContext:
     """Server TLS with the bundled self-signed localhost certificate (a fake, demo-only key)."""
-    data = package_files.files("kro.sandbox.demo").joinpath("data")
+    data = package_files.files("kro.democluster").joinpath("data")
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     with (package_files.as_file(data.joinpath("demo-tls.crt")) as cert,
           package_files.as_file(data.joinpath("demo-tls.key")) as key):
@@ -216,7 +216,7 @@ def _tls_context() -> ssl.SSLContext:
 
 def ca_certificate() -> bytes:
     """The PEM certificate clients trust for a TLS demo cluster."""
-    return package_files.files("kro.sandbox.demo").joinpath("data/demo-tls.crt").read_bytes()
+    return package_files.files("kro.democluster").joinpath("data/demo-tls.crt").read_bytes()
 
 
 class DemoCluster:

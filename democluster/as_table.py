@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kro.sandbox.demo.printers import DEFAULT_PRINTER, PRINTERS, Obj
+from kro.democluster.printers import DEFAULT_PRINTER, PRINTERS, Obj
 
 _NAME_DESC = (
     "Name must be unique within a namespace. Is required when creating resources, although some "

@@ -11,14 +11,14 @@ from typing import Any
 
 import orjson
 
-from kro.sandbox.demo import auth, discovery, metrics, printers, tables
-from kro.sandbox.demo.fixture import Obj, Store
-from kro.sandbox.demo.logs import pod_log
-from kro.sandbox.demo.messages import TABLE_CONTENT_TYPE, Request, Response, json_response, text_response
-from kro.sandbox.demo.openapi import OpenAPI
-from kro.sandbox.demo.resources import REGISTRY, Resource, find
-from kro.sandbox.demo.selectors import field_matcher, parse_fields, parse_labels
-from kro.sandbox.demo.status import (
+from kro.democluster import as_table, auth, discovery, metrics, printers
+from kro.democluster.fixture import Obj, Store
+from kro.democluster.logs import pod_log
+from kro.democluster.messages import TABLE_CONTENT_TYPE, Request, Response, json_response, text_response
+from kro.democluster.openapi import OpenAPI
+from kro.democluster.resources import REGISTRY, Resource, find
+from kro.democluster.selectors import field_matcher, parse_fields, parse_labels
+from kro.democluster.status import (
     ApiError,
     bad_request,
     method_not_allowed,
@@ -207,8 +207,8 @@ class Api:
         include = req.param("includeObject", "Metadata")
         now = time.time()
         return {"kind": "Table", "apiVersion": f"meta.k8s.io/{version}", "metadata": meta,
-                "columnDefinitions": tables.columns(res.key),
-                "rows": [tables.row(res.key, o, now, include) for o in items]}
+                "columnDefinitions": as_table.columns(res.key),
+                "rows": [as_table.row(res.key, o, now, include) for o in items]}
 
     def _filtered(self, res: Resource, namespace: str | None, req: Request) -> list[Obj]:
         label_text, field_text = req.param("labelSelector"), req.param("fieldSelector")

@@ -7,8 +7,8 @@ import hashlib
 import threading
 from importlib import resources as package_files
 
-from kro.sandbox.demo.messages import JSON, Request, Response, json_response
-from kro.sandbox.demo.status import page_not_found
+from kro.democluster.messages import JSON, Request, Response, json_response
+from kro.democluster.status import page_not_found
 
 _DOCS = {"api/v1": "openapi-v3-api-v1.json.gz", "apis/apps/v1": "openapi-v3-apis-apps-v1.json.gz"}
 
@@ -23,7 +23,7 @@ class OpenAPI:
     def _load(self) -> dict[str, tuple[bytes, str]]:
         with self._lock:
             if not self._gz:
-                folder = package_files.files("kro.sandbox.demo").joinpath("data")
+                folder = package_files.files("kro.democluster").joinpath("data")
                 for path, name in _DOCS.items():
                     data = folder.joinpath(name).read_bytes()
                     self._gz[path] = (data, hashlib.sha512(data).hexdigest().upper())

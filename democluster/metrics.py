@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from kro.sandbox.demo.clock import iso
-from kro.sandbox.demo.fixture import Obj, Store
-from kro.sandbox.demo.pods import digest
+from kro.democluster.clock import iso
+from kro.democluster.fixture import Obj, Store
+from kro.democluster.pods import digest
 
 API_VERSION = "metrics.k8s.io/v1beta1"
 

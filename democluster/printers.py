@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from kro.sandbox.demo.clock import human_duration, parse
+from kro.democluster.clock import human_duration, parse
 
 Obj = dict[str, Any]
 Cell = str | int | bool

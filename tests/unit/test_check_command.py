@@ -1,4 +1,4 @@
-"""`kro check`: the single and --batch contracts of DESIGN.md, exit codes, and bad input."""
+"""`kro check`: the single and --batch contracts of README "kro check", exit codes, and bad input."""
 
 from __future__ import annotations
 

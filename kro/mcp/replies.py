@@ -25,7 +25,7 @@ from kro.shims.redact import MARK, redact_text
 
 # Largest spilled object read back whole; bigger ones stay in the cache file the notes name.
 MAX_OBJECT_BYTES = 128 * 1024
-# The core's truncation notes (kro/shims/envelope_mode.py); the path names the redacted cache file.
+# The core's truncation notes (kro/shims/envelope_output.py); the path names the redacted cache file.
 _SPILL = re.compile(
     r"content holds the first \d+ of \d+ lines; the whole output \(\d+ lines, \d+ bytes\) is in "
     r"(?P<path>.+?)\. (?:Query it with jq, e\.g\. jq -r '[^']*' |Search it with grep or page it with "

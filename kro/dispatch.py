@@ -9,13 +9,13 @@ from kro.shims.errors import guarded
 
 # Subcommand -> "module:function(argv) -> int". Imported lazily to keep start-up small.
 COMMANDS: dict[str, tuple[str, str]] = {
-    "check": ("kro.shims.check_cli:main", "decide whether a kubectl/kubetail call is allowed"),
-    "audit": ("kro.shims.audit_cli:main", "read the audit log; 'kro audit verify' checks it"),
-    "demo": ("kro.sandbox.demo.cli:main", "serve the bundled demo cluster"),
+    "check": ("kro.check_command:main", "decide whether a kubectl/kubetail call is allowed"),
+    "audit": ("kro.audit_command:main", "read the audit log; 'kro audit verify' checks it"),
+    "demo": ("kro.demo_command:main", "serve the bundled demo cluster"),
     "serve": ("kro.mcp.server:main", "serve read-only cluster tools over MCP (stdio or HTTP)"),
     "doctor": ("kro.doctor:main", "check kubectl, kubetail, kubeconfig, contexts, reachability, audit log"),
-    "schema": ("kro.shims.misc_cli:schema_main", "print the envelope's JSON Schema"),
-    "cache": ("kro.shims.misc_cli:cache_main", "clear, prune or locate the bulk-output cache"),
+    "schema": ("kro.schema_cache_commands:schema_main", "print the envelope's JSON Schema"),
+    "cache": ("kro.schema_cache_commands:cache_main", "clear, prune or locate the bulk-output cache"),
 }
 
 USAGE = """usage: kro COMMAND [ARGS...]

@@ -1,8 +1,8 @@
-"""Compact JSON for the hot path, on the C scanner/escaper without importing `json` (see lean.py)."""
+"""Compact JSON for the hot path, on the C scanner/escaper without importing `json` (hotpath_stdlib.py)."""
 
 from __future__ import annotations
 
-from kro.shims.lean import JSONDecodeError, loads
+from kro.shims.hotpath_stdlib import JSONDecodeError, loads
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -22,6 +22,6 @@ def clean(text: str) -> str:
 
 def dumps(obj: Any) -> bytes:
     """One compact JSON document as UTF-8 bytes."""
-    from kro.shims.lean import dumps as encode
+    from kro.shims.hotpath_stdlib import dumps as encode
 
     return encode(obj).encode("utf-8", "backslashreplace")

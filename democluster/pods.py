@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from kro.sandbox.demo.clock import Clock
+from kro.democluster.clock import Clock
 
 Obj = dict[str, Any]
 Lookup = Callable[[str, str, str], Obj]  # (kind, namespace, name) -> object

@@ -7,7 +7,7 @@ import sys
 
 from kro.shims.cache import cache_root, clear, prune
 from kro.shims.errors import UsageError
-from kro.shims.tables import DATA_DIR
+from kro.shims.flag_tables import DATA_DIR
 
 SCHEMA_HELP = "usage: kro schema envelope\n\nPrint the JSON Schema (2020-12) of kro's response envelope.\n"
 CACHE_HELP = """usage: kro cache clear|prune|path

@@ -1,4 +1,4 @@
-"""Per-verb limits on the allowed reads (POLICY.md sections 5 and 6): manifests, raw paths, secrets."""
+"""Per-verb limits on the allowed reads (docs/policy.md read.*, secret.*): manifests, raw paths, secrets."""
 
 from __future__ import annotations
 
@@ -147,7 +147,7 @@ def _templates(inv: Invocation, inline: str | None) -> list[str]:
 
 
 def secret_output_problem(inv: Invocation) -> tuple[str, str] | None:
-    """(rule, reason) when `get` on Secrets could print values, else None (POLICY.md section 6)."""
+    """(rule, reason) when `get` on Secrets could print values, else None (docs/policy.md)."""
     output = inv.last("output") or ""
     name, inline = output_format(output)
     if output.strip() in SAFE_SECRET_OUTPUTS:

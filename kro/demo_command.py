@@ -9,7 +9,7 @@ import threading
 from pathlib import Path
 from types import FrameType
 
-from kro.sandbox.demo.server import CONTEXT, OTHER_CONTEXT, DemoCluster
+from kro.democluster.server import CONTEXT, OTHER_CONTEXT, DemoCluster
 from kro.shims.errors import ConfigError, KroError
 
 DESCRIPTION = f"""\

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kro.sandbox.demo.resources import REGISTRY, Resource, group_versions
+from kro.democluster.resources import REGISTRY, Resource, group_versions
 
 AGGREGATED_CONTENT_TYPE = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
 AGGREGATED_V2BETA1_CONTENT_TYPE = (

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import IO
 
-from kro.shims import envelope, executor, jsonio
+from kro.shims import envelope, executor, json_codec
 from kro.shims.audit import AuditLog, Call
 from kro.shims.cache import cache_root, new_file, prune
 from kro.shims.model import Decision, Invocation
@@ -109,7 +109,7 @@ class Collector:
         text = "\n".join(self.preview)
         if self.preview and (self.truncated or self.final_newline):
             text += "\n"
-        return jsonio.clean(text)
+        return json_codec.clean(text)
 
 
 def _output_kind(inv: Invocation) -> str:
@@ -143,7 +143,7 @@ def _notes(collector: Collector, inv: Invocation, stderr: str) -> list[str]:
 
 def emit(env: dict[str, object]) -> None:
     """Write exactly one envelope object to stdout."""
-    sys.stdout.buffer.write(jsonio.dumps(env) + b"\n")
+    sys.stdout.buffer.write(json_codec.dumps(env) + b"\n")
     sys.stdout.buffer.flush()
 
 
@@ -231,4 +231,4 @@ def read(
 
 def _redacted(data: bytes) -> tuple[str, int]:
     text, count = redact_text(data.decode("utf-8", "surrogateescape"))
-    return jsonio.clean(text), count
+    return json_codec.clean(text), count

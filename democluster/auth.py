@@ -6,8 +6,8 @@ from typing import Any
 
 import orjson
 
-from kro.sandbox.demo.messages import Request, Response, json_response
-from kro.sandbox.demo.status import bad_request
+from kro.democluster.messages import Request, Response, json_response
+from kro.democluster.status import bad_request
 
 USERNAME = "kro-demo-viewer"
 USER_UID = "6b1f3c2e-4d5a-4b6c-9d7e-000000000001"

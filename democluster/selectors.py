@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from kro.sandbox.demo.status import ApiError, bad_request
+from kro.democluster.status import ApiError, bad_request
 
 _SPECIAL = "=!(),<>"
 _OPERATORS = ("!=", "==", "=", "(", ")", ",", "!", "<", ">")

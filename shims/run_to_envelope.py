@@ -38,7 +38,7 @@ def read(
             message = f"{tool} is not installed (looked for {path or tool}); install it and restart"
             return decision, envelope.error("infra", message, session.context, session.notice)
         from kro.shims import config_view
-        from kro.shims.envelope_mode import read as run_read
+        from kro.shims.envelope_output import read as run_read
 
         env = executor.session_env(os.environ, session)
         if config_view.renders(inv):

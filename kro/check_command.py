@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterable
 
-from kro.shims import jsonio
+from kro.shims import json_codec
 from kro.shims.decide import TOOLS, decide_argv
 from kro.shims.errors import UsageError
 from kro.shims.model import Pins
@@ -83,7 +83,7 @@ def _batch(lines: Iterable[bytes], pins: Pins, default_tool: str, out: IO[bytes]
         if not line.strip():
             continue
         try:
-            case = jsonio.loads(line)
+            case = json_codec.loads(line)
             if not isinstance(case, dict):
                 raise ValueError("each line must be a JSON object with an 'argv' list")
             argv = case.get("argv")
@@ -95,11 +95,11 @@ def _batch(lines: Iterable[bytes], pins: Pins, default_tool: str, out: IO[bytes]
             if tool not in TOOLS:
                 raise ValueError(f"'tool' must be one of {', '.join(TOOLS)}")
             _, decision = decide_argv(tool, argv, pins)
-            out.write(jsonio.dumps(decision.as_dict()) + b"\n")
-        except (jsonio.JSONDecodeError, UnicodeDecodeError) as exc:
-            out.write(jsonio.dumps({"error": f"line is not JSON ({exc})"}) + b"\n")
+            out.write(json_codec.dumps(decision.as_dict()) + b"\n")
+        except (json_codec.JSONDecodeError, UnicodeDecodeError) as exc:
+            out.write(json_codec.dumps({"error": f"line is not JSON ({exc})"}) + b"\n")
         except ValueError as exc:
-            out.write(jsonio.dumps({"error": str(exc)}) + b"\n")
+            out.write(json_codec.dumps({"error": str(exc)}) + b"\n")
 
 
 def main(argv: list[str]) -> int:
@@ -125,7 +125,7 @@ def main(argv: list[str]) -> int:
         raise UsageError("nothing to check: give the call's arguments after --, e.g. kro check -- get pods")
     _, decision = decide_argv(tool, call, pins)
     if opts["json"]:
-        sys.stdout.buffer.write(jsonio.dumps(decision.as_dict()) + b"\n")
+        sys.stdout.buffer.write(json_codec.dumps(decision.as_dict()) + b"\n")
     else:
         sys.stdout.write("OK\n" if decision.allowed else f"BLOCKED: {decision.reason}\n")
     return 0 if decision.allowed else 1

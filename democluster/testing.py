@@ -7,7 +7,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from kro.sandbox.demo.server import DemoCluster
+from kro.democluster.server import DemoCluster
 
 
 def kubectl_env() -> dict[str, str]:

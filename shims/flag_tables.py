@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 
-from kro.shims import jsonio
-from kro.shims.lean import NamedTuple
+from kro.shims import json_codec
+from kro.shims.hotpath_stdlib import NamedTuple
 
 DATA_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
 
@@ -78,7 +78,7 @@ def load(tool: str) -> Tables:
     if tool in _LOADED:
         return _LOADED[tool]
     with open(os.path.join(DATA_DIR, f"{tool}_flags.json"), "rb") as handle:
-        raw = jsonio.loads(handle.read())
+        raw = json_codec.loads(handle.read())
     g_kinds, g_shorts = _flags(raw["global"])
     root_flags = raw.get("root_flags") or {"help": {"short": "h", "kind": BOOL}}
     root = _command("", {"flags": root_flags, "subcommands": raw["commands"]})

@@ -11,9 +11,9 @@ from typing import Any
 
 import yaml
 
-from kro.sandbox.demo.clock import Clock, iso
-from kro.sandbox.demo.pods import clone_pod, digest, expand_pod, owner_ref, uid_for
-from kro.sandbox.demo.resources import by_kind
+from kro.democluster.clock import Clock, iso
+from kro.democluster.pods import clone_pod, digest, expand_pod, owner_ref, uid_for
+from kro.democluster.resources import by_kind
 
 # Fake secrets planted in the fixture; tests import them to prove they never leak.
 FAKE_SECRET_PASSWORD = "s3cr3t-demo-password"
@@ -120,7 +120,7 @@ def _resolve_times(value: Any, clock: Clock) -> Any:
 
 def load_fixture_text() -> str:
     """The bundled fixture with its placeholders filled in."""
-    raw = package_files.files("kro.sandbox.demo").joinpath("data/demo.yaml").read_text("utf-8")
+    raw = package_files.files("kro.democluster").joinpath("data/demo.yaml").read_text("utf-8")
     return _substitute(raw)
 
 
