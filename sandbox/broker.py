@@ -36,8 +36,8 @@ from kro.shims.shim import run_guarded
 PRELOAD = (
     "json", "re", "selectors", "signal", "subprocess", "time", "yaml", "filelock",
     *(f"kro.shims.{name}" for name in (
-        "argv", "policy", "policy_kubetail", "reads", "jsonpath", "envelope", "envelope_mode", "redact",
-        "cache", "json_codec", "plain_redact", "config_view", "kubetail_fallback", "lean",
+        "argv", "policy", "policy_kubetail", "policy_reads", "jsonpath", "envelope", "envelope_output",
+        "redact", "cache", "json_codec", "plain_redact", "config_view", "kubetail_fallback", "hotpath_stdlib",
     )),
 )  # fmt: skip
 MAX_CALLS = 256  # calls served at once; more wait in the listen backlog

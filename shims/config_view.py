@@ -3,7 +3,7 @@
 kubectl itself masks only `token` and certificate data; an OIDC auth-provider's id-token and
 refresh-token, a client-secret or an exec plugin's env values come out in clear. So for the outputs kro can
 render (the default YAML and -o yaml/json) kro asks kubectl for JSON and prints the masked document;
-jsonpath outputs are allowed only when they select no user credentials (reads.config_view_problem).
+jsonpath outputs are allowed only when they select no user credentials (policy_reads.config_view_problem).
 """
 
 from __future__ import annotations

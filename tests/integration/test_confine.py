@@ -390,7 +390,7 @@ def test_code_under_the_working_dir_cannot_be_changed_from_inside(confined: Conf
     marker = confined.base / "payload-ran"
     payload = f"open({str(marker)!r}, 'a').write('payload ran\\n')\n"
     (confined.work / "payload.py").write_text(payload)
-    targets = ["shims/envelope_mode.py", "shims/redact.py", "shims/kubetail_fallback.py", "shims/shim.py",
+    targets = ["shims/envelope_output.py", "shims/redact.py", "shims/kubetail_fallback.py", "shims/shim.py",
                "shims/config_view.py", "__init__.py"]  # fmt: skip
     script = "".join(f"cat payload.py >> {site / 'kro' / t} 2>/dev/null; echo append=$?\n" for t in targets)
     script += f"""
