@@ -270,9 +270,16 @@ SECRETS = Schema(
     elements={"items": "object"},
     alternatives={"root": ("list", "secret")},
 )
+# `config view -o jsonpath` prints kubectl's own rendering, which masks only `token` and certificate data:
+# a user's credentials and a cluster's proxy-url (it may hold a password) stay out of reach.
 KUBECONFIG = Schema(
-    fields={"config": {"users": "users", "*": SAFE}, "user": {"name": SAFE, "*": FORBIDDEN}},
-    elements={"users": "user"},
+    fields={
+        "config": {"users": "users", "clusters": "clusters", "*": SAFE},
+        "user": {"name": SAFE, "*": FORBIDDEN},
+        "cluster_entry": {"cluster": "cluster", "*": SAFE},
+        "cluster": {"proxy-url": FORBIDDEN, "*": SAFE},
+    },
+    elements={"users": "user", "clusters": "cluster_entry"},
     alternatives={},
 )
 

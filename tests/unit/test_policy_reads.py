@@ -162,6 +162,18 @@ CASES = [
         "secret.config-view-id-token",
     ),
     case(["config", "view", "-o", "jsonpath={..token}"], SECRET, "secret.config-view-recursive"),
+    case(
+        ["config", "view", "-o", "jsonpath={.clusters[0].cluster}"],
+        SECRET,
+        "secret.config-view-whole-cluster",
+    ),
+    case(
+        ["config", "view", "-o", "jsonpath={.clusters[*].cluster.proxy-url}"],
+        SECRET,
+        "secret.config-view-proxy",
+    ),
+    case(["config", "view", "-o", "jsonpath={.*[0].name}"], A, "config-view.jsonpath-wildcard-names"),
+    case(["config", "view", "-o", "jsonpath={.*}"], SECRET, "secret.config-view-wildcard"),
     case(["config", "view", "-o", "go-template={{.users}}"], SECRET, "secret.config-view-go-template"),
     case(["config", "view", "--template={{.users}}"], SECRET, "secret.config-view-template-flag"),
     case(["config", "view", "--raw"], SECRET, "secret.config-view-raw"),
