@@ -301,3 +301,24 @@ def redact_text(text: str) -> tuple[str, int]:
         out.extend(redactor.feed(line))
     out.extend(redactor.flush())
     return "\n".join(out), redactor.count
+
+
+def may_hold_secret(text: str) -> bool:
+    """Whether `text` holds a keyword every secret shape above needs (cheap; False means leave it alone)."""
+    lowered = text.lower()
+    return any(word in lowered for word in _KEYWORDS)
+
+
+def is_secret_key(key: str) -> bool:
+    """Whether a key names a secret value (password, token, api key, …) rather than points at one."""
+    return bool(_SENSITIVE_NAME.search(key)) and not _POINTER.search(key)
+
+
+def is_secret_name(name: str) -> bool:
+    """Whether an env var name is secret-like (its value is redacted whatever the name's suffix)."""
+    return bool(_SENSITIVE_NAME.search(name))
+
+
+def is_harmless(value: str) -> bool:
+    """Whether a value carries nothing to hide (empty, a boolean, null, <none>) or is already redacted."""
+    return bool(_HARMLESS_VALUE.fullmatch(value)) or MARK in value
