@@ -16,7 +16,9 @@ _TOP, _SECRET, _META, _OTHER = range(4)
 _CONTAINERS = frozenset({"List", "Table", "WatchEvent"})
 _ITEM_CONTEXT = {"SecretList": _SECRET, "PartialObjectMetadataList": _META, "List": _TOP}
 _EMBEDDED_JSON_DEPTH = 4  # JSON inside a string inside JSON …: deeper levels are redacted as text
+# Strings this short are remembered with their result (names, images, keys repeat in every object).
 _MEMO_STRING = 256
+_MEMO_SIZE = 65536
 
 
 def forbidden_status(reason: str) -> dict[str, object]:
@@ -83,7 +85,7 @@ def scrub_secrets(doc: object) -> object:
     while stack:
         node, where = stack.pop()
         if isinstance(node, list):
-            stack.extend((item, where) for item in node)
+            stack.extend((item, where) for item in node if isinstance(item, (dict, list)))
             continue
         if not isinstance(node, dict):
             continue
@@ -110,9 +112,9 @@ def scrub_secrets(doc: object) -> object:
 class _Redaction:
     """One redact_objects run: the count, and memos of key and string decisions (they repeat per object)."""
 
-    def __init__(self, depth: int = 0) -> None:
+    def __init__(self) -> None:
         self.count = 0
-        self.depth = depth
+        self.depth = 0
         self._keys: dict[str, bool] = {}
         self._strings: dict[str, tuple[str, int]] = {}
 
@@ -134,12 +136,13 @@ class _Redaction:
 
     def string(self, text: str) -> str:
         """Token patterns and key=value pairs in a free string; JSON inside it is parsed and redacted."""
-        if not may_hold_secret(text):
-            return text
-        known = self._strings.get(text)
+        short = len(text) <= _MEMO_STRING
+        known = self._strings.get(text) if short else None
         if known is None:
-            known = self._redact_string(text)
-            if len(text) <= _MEMO_STRING:
+            known = self._redact_string(text) if may_hold_secret(text) else (text, 0)
+            if short and not self.depth:
+                if len(self._strings) >= _MEMO_SIZE:
+                    self._strings.clear()
                 self._strings[text] = known
         self.count += known[1]
         return known[0]
@@ -151,12 +154,17 @@ class _Redaction:
             except orjson.JSONDecodeError:
                 embedded = None
             if isinstance(embedded, (dict, list)):
-                inner = _Redaction(self.depth + 1)
-                inner.walk(embedded)
-                if not inner.count:
+                outer, self.count = self.count, 0
+                self.depth += 1
+                try:
+                    self.walk(embedded)
+                finally:
+                    self.depth -= 1
+                    inner, self.count = self.count, outer
+                if not inner:
                     return text, 0
                 tail = text[len(text.rstrip()) :]
-                return orjson.dumps(embedded).decode() + tail, inner.count
+                return orjson.dumps(embedded).decode() + tail, inner
         return redact_text(text)
 
     def walk(self, doc: object) -> object:
