@@ -14,6 +14,8 @@ import orjson
 
 from kro.shims.api_policy import ApiPins, ApiRequest, decide_request
 from kro.shims.api_scrub import redact_objects, scrub_secrets
+from kro.shims.decide import decide_argv
+from kro.shims.model import Pins
 
 TRACES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "kube-apiserver-1.36" / "traces"
 FALLBACK = [
@@ -75,6 +77,11 @@ def main() -> None:
         took = time.perf_counter() - start
         n = rounds * len(requests)
         print(f"decide_request {pins}: {n / took:,.0f} decisions/s ({took / n * 1e6:.1f} µs each)")
+    start = time.perf_counter()
+    for _ in range(20_000):
+        decide_argv("kubectl", ["get", "pods", "-n", "demo"], Pins(context="prod"))
+    took = time.perf_counter() - start
+    print(f"for scale, the shim's decide_argv on 'get pods -n demo': {20_000 / took:,.0f} decisions/s")
     for count in (500, 5000):
         body = orjson.dumps({"kind": "PodList", "apiVersion": "v1", "items": [_pod(i) for i in range(count)]})
         start = time.perf_counter()
