@@ -412,7 +412,7 @@ CASES = [
     case("GET", "http://example.com/api/v1/pods", "api.path", id="api.path.absolute-form"),
     case("GET", "/api/v1/pods?watch=1;x=2", "api.path", id="api.path.query-semicolon"),
     case("GET", "/api/v1/pods?labelSelector=a%zz", "api.path", id="api.path.query-bad-escape"),
-    case("GET", "/api/v1/pods?labelSelector=%ff", "api.path", id="api.path.query-not-utf8"),
+    case("GET", "/api/v1/pods?watch=%ff", "api.path", id="api.path.query-not-utf8"),
     case("GET", "/", "api.path", id="api.path.root"),
     case("GET", "/logs/", "api.path", id="api.path.node-logs"),
     case("GET", "/debug/pprof/", "api.path", id="api.path.debug"),
