@@ -5,7 +5,6 @@ Run: .venv/bin/python tests/bench/bench_api_policy.py   (prints figures; not a t
 
 from __future__ import annotations
 
-import copy
 import json
 import time
 from pathlib import Path
@@ -84,15 +83,17 @@ def main() -> None:
     print(f"for scale, the shim's decide_argv on 'get pods -n demo': {20_000 / took:,.0f} decisions/s")
     for count in (500, 5000):
         body = orjson.dumps({"kind": "PodList", "apiVersion": "v1", "items": [_pod(i) for i in range(count)]})
-        start = time.perf_counter()
-        doc = orjson.loads(body)
-        parse = time.perf_counter() - start
-        start = time.perf_counter()
-        scrub_secrets(doc)
-        scrub = time.perf_counter() - start
-        start = time.perf_counter()
-        _, redacted = redact_objects(copy.deepcopy(doc) if count <= 500 else doc)
-        redact = time.perf_counter() - start
+        parse = scrub = redact = float("inf")
+        for _ in range(3):  # best of 3: the machine is shared
+            start = time.perf_counter()
+            doc = orjson.loads(body)
+            parse = min(parse, time.perf_counter() - start)
+            start = time.perf_counter()
+            scrub_secrets(doc)
+            scrub = min(scrub, time.perf_counter() - start)
+            start = time.perf_counter()
+            _, redacted = redact_objects(doc)
+            redact = min(redact, time.perf_counter() - start)
         print(
             f"{count} pods ({len(body) / 2**20:.1f} MiB JSON): parse {parse * 1000:.0f} ms, "
             f"scrub_secrets {scrub * 1000:.0f} ms, redact_objects {redact * 1000:.0f} ms "
