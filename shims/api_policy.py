@@ -65,8 +65,12 @@ _METHOD_OVERRIDES = frozenset({"x-http-method-override", "x-http-method", "x-met
 _SHOWN = 120
 
 
+def _clip(text: str) -> str:
+    return text if len(text) <= _SHOWN else text[:_SHOWN] + "…"
+
+
 def _show(text: str) -> str:
-    return repr(text if len(text) <= _SHOWN else text[:_SHOWN] + "…")
+    return repr(_clip(text))
 
 
 def _refuse(rule: str, reason: str) -> ApiDecision:
@@ -173,7 +177,7 @@ def _namespace_problem(where: Route, pins: ApiPins, namespaced: Namespaced) -> A
     if scoped is False:
         return None
     what = (
-        f" and this reads {where.resource} in every namespace"
+        f" and this reads {_clip(where.resource)} in every namespace"
         if scoped
         else f" and kro cannot tell whether {_show(where.resource)} is namespaced"
     )
@@ -223,7 +227,7 @@ def decide_request(req: ApiRequest, pins: ApiPins, namespaced: Namespaced) -> Ap
         if problem is not None:
             return problem
     watch = where.verb == "watch" or (where.name is None and query_flag(query, "watch"))
-    what = where.resource + (f"/{where.subresource}" if where.subresource else "")
+    what = _clip(where.resource) + (f"/{where.subresource}" if where.subresource else "")
     return ApiDecision(True, R.ALLOWED, f"{method} {what} is a read", _rewrite(where, pins), watch)
 
 
