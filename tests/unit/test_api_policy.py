@@ -703,7 +703,7 @@ def _check_allowed_only_reads(method: str, path: str, query: str, headers: list[
             assert not after or after[0] in pins.namespaces or len(after) == 1 or after[1] == "status", path
 
 
-@settings(max_examples=800, deadline=None)
+@settings(max_examples=500, deadline=None)
 @given(METHODS, PATHS, QUERIES, st.one_of(st.just([]), HEADERS))
 def test_no_method_but_reads_and_self_reviews_is_ever_allowed(
     method: str, path: str, query: str, headers: list[tuple[str, str]]
@@ -712,14 +712,14 @@ def test_no_method_but_reads_and_self_reviews_is_ever_allowed(
     _check_allowed_only_reads(method, path, query, headers)
 
 
-@settings(max_examples=800, deadline=None)
+@settings(max_examples=500, deadline=None)
 @given(METHODS, GRAMMAR_PATHS, st.sampled_from(["", "watch=1", "dryRun=All", "follow=true"]))
 def test_api_shaped_paths_allow_only_reads(method: str, path: str, query: str) -> None:
     """The same principle over API-shaped paths (most of them readable), so that allowed cases abound."""
     _check_allowed_only_reads(method, path, query, [])
 
 
-@settings(max_examples=1000, deadline=None)
+@settings(max_examples=500, deadline=None)
 @given(st.text(max_size=60), st.text(max_size=30))
 def test_any_text_gets_a_decision(path: str, query: str) -> None:
     """Arbitrary (hostile) text as path and query never raises and never allows what it cannot read."""
