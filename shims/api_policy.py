@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from kro.shims import rules as R
 from kro.shims.api_path import PathError, Route, parse_query, query_flag, route, split_path
-from kro.shims.reads import is_secret_type
+from kro.shims.policy_reads import is_secret_type
 
 
 @dataclass(frozen=True, slots=True)
