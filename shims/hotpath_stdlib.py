@@ -61,6 +61,10 @@ else:
         def _replace(self, **changes: object) -> NamedTuple:
             return type(self)(**{**self._asdict(), **changes})
 
+        def __getnewargs__(self) -> tuple[object, ...]:
+            # pickle and copy rebuild through __new__ with these values, as typing.NamedTuple does.
+            return tuple(self)
+
 
 class _DecodeContext:
     """The attributes CPython's C JSON scanner reads from its context (json.JSONDecoder's)."""

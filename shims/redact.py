@@ -301,3 +301,27 @@ def redact_text(text: str) -> tuple[str, int]:
         out.extend(redactor.feed(line))
     out.extend(redactor.flush())
     return "\n".join(out), redactor.count
+
+
+# The _KEYWORDS test as one scan of the lowered text (an IGNORECASE pattern is several times slower).
+_KEYWORD_SCAN = re.compile("|".join(map(re.escape, _KEYWORDS)))
+
+
+def may_hold_secret(text: str) -> bool:
+    """Whether `text` holds a keyword every secret shape above needs (cheap; False means leave it alone)."""
+    return _KEYWORD_SCAN.search(text.lower()) is not None
+
+
+def is_secret_key(key: str) -> bool:
+    """Whether a key names a secret value (password, token, api key, …) rather than points at one."""
+    return bool(_SENSITIVE_NAME.search(key)) and not _POINTER.search(key)
+
+
+def is_secret_name(name: str) -> bool:
+    """Whether an env var name is secret-like (its value is redacted whatever the name's suffix)."""
+    return bool(_SENSITIVE_NAME.search(name))
+
+
+def is_harmless(value: str) -> bool:
+    """Whether a value carries nothing to hide (empty, a boolean, null, <none>) or is already redacted."""
+    return bool(_HARMLESS_VALUE.fullmatch(value)) or MARK in value

@@ -22,6 +22,14 @@ READ_LOCAL_WRITE = "read.local-write"
 LOCAL_FILE = "read.local-file"
 SECRET = "secret.value-exposure"
 LISTENER = "kubetail.listener"
+# The session API proxy's per-request policy (shims/api_policy.py).
+API_METHOD = "api.method"
+API_UPGRADE = "api.upgrade"
+API_SUBRESOURCE = "api.subresource"
+API_IMPERSONATION = "api.impersonation"
+API_TOKEN_REQUEST = "api.token-request"
+API_PATH = "api.path"
+API_NAMESPACE = "api.namespace"
 
 READ_ONLY = "this session is read-only"
 

@@ -42,3 +42,17 @@ def test_shim_script_starts_under_isolated_mode(tmp_path: Path) -> None:
     # No session.json beside the shim: the shim imported, ran, and refused with its configuration error.
     assert result.returncode == 78, result.stderr
     assert f"no kro session at {tmp_path}/session.json" in result.stderr
+
+
+def test_readme_layout_names_every_module() -> None:
+    """README's "Layout" section draws the tree: every module of every package folder is in it."""
+    readme = (ROOT / "README.md").read_text()
+    start = readme.index("\n## Layout\n")
+    section = readme[start : readme.index("\n## ", start + 1) if "\n## " in readme[start + 1 :] else None]
+    missing = [
+        f"{folder}/{path.relative_to(ROOT / folder)}"
+        for folder in ("shims", "sandbox", "democluster", "kro")
+        for path in sorted((ROOT / folder).rglob("*.py"))
+        if path.name != "__init__.py" and path.name not in section
+    ]
+    assert missing == []
