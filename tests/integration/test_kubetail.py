@@ -59,7 +59,31 @@ CALLS = [
         ["logs", "x", "--kubeconfig", "/tmp/k"], False, "global.identity", id="global.identity.kubeconfig"
     ),
     pytest.param(["logs", "x", "--in-cluster"], False, "global.identity", id="global.identity.in-cluster"),
+    pytest.param(
+        ["logs", "x", "--config", "/etc/passwd"], False, "read.local-file", id="read.local-file.config"
+    ),
+    pytest.param(
+        ["-c", "/etc/passwd", "logs", "x"], False, "read.local-file", id="read.local-file.config-short"
+    ),
 ]
+
+
+def test_real_kubetail_gets_the_allowlisted_environment(kro_session: KroSession, tmp_path: Path) -> None:
+    """The caller's GODEBUG, SSL_*, KUBE* and other variables never reach the real kubetail."""
+    bindir, record = tmp_path / "envbin", tmp_path / "kubetail-env"
+    bindir.mkdir()
+    (bindir / "kubetail").write_text(f"#!/bin/sh\n/usr/bin/env > {record}\n")
+    (bindir / "kubetail").chmod(0o755)
+    env = kro_session.env(PATH=f"{bindir}{os.pathsep}{os.environ['PATH']}")
+    hostile = (
+        "GODEBUG=http2debug=1 SSL_CERT_FILE=/x KUBECONFIG=/etc/passwd LD_PRELOAD=/x.so EVIL=1 HOME=/tmp/h"
+    )
+    proc = kro_session.sh(f"{hostile} kubetail logs deployments/web", env=env)
+    assert proc.returncode == 0, proc.stderr
+    got = dict(line.split("=", 1) for line in record.read_text().splitlines() if "=" in line)
+    assert not {"GODEBUG", "SSL_CERT_FILE", "LD_PRELOAD", "EVIL"} & set(got), got
+    assert got["KUBECONFIG"].endswith("/kubeconfig")
+    assert got["HOME"] == env["HOME"]
 
 
 @pytest.mark.parametrize(("argv", "reaches", "rule"), CALLS)
