@@ -127,8 +127,7 @@ def approvals_main(argv: list[str]) -> int:
 
 def _refuse(entry: Registered, request: Request, tool: str, error: ApprovalError, started: float) -> None:
     """Audit a refused approval or denial, then raise it."""
-    state = request.state(time.time())
-    decision = Decision(False, f"approval.{state}", str(error), None)
+    decision = Decision(False, "approval.refused", str(error), None)
     _audit(entry, tool, list(request.argv), decision, 1, started)
     raise error
 

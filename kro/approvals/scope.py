@@ -14,9 +14,12 @@ LOCAL_INPUT = ("filename", "kustomize", "from-file", "from-env-file", "stdin", "
 def not_queued(inv: Invocation, decision: Decision) -> str | None:
     """Why this blocked call is not an approval request (None when it is one)."""
     if decision.rule != R.MUTATING or inv.tool != "kubectl" or not inv.path:
-        return "only kubectl mutations are queued for approval"
+        return "only kubectl mutations are queued for approval; ask the user to run it if it is needed"
     if inv.path[0] == "config":
-        return "'config' commands edit a kubeconfig, not the cluster, so they are not queued for approval"
+        return (
+            "'config' commands edit a kubeconfig, not the cluster, so they are not queued for approval; "
+            "ask the user to run it if it is needed"
+        )
     if inv.path[0] == "edit":
         return "'edit' needs an editor, so it is not queued for approval; ask for a patch instead"
     for name in LOCAL_INPUT:
