@@ -21,7 +21,7 @@ def agent_script(calls: Sequence[str], work: Path) -> str:
     for n, call in enumerate(calls, 1):
         if n > 1:
             lines.append(f"touch {work}/ready-{n}; while [ ! -e {work}/go-{n} ]; do sleep 0.2; done")
-        lines.append(f"{call} > {work}/{n}.out 2> {work}/{n}.err; echo $? > {work}/{n}.code")
+        lines.append(f"{{ {call}\n}} > {work}/{n}.out 2> {work}/{n}.err; echo $? > {work}/{n}.code")
     return "\n".join(lines) + "\n"
 
 
