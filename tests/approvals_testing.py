@@ -47,8 +47,11 @@ class Agent:
 
     def result(self, n: int) -> tuple[int, str, str]:
         """(exit code, stdout, stderr) of call n."""
-        return (int((self.work / f"{n}.code").read_text()), (self.work / f"{n}.out").read_text(),
-                (self.work / f"{n}.err").read_text())  # fmt: skip
+        return (
+            int((self.work / f"{n}.code").read_text()),
+            (self.work / f"{n}.out").read_text(),
+            (self.work / f"{n}.err").read_text(),
+        )
 
     def finish(self, timeout: float = 120) -> subprocess.CompletedProcess[str]:
         """Wait for kro-run to end."""
@@ -56,14 +59,20 @@ class Agent:
         return subprocess.CompletedProcess(self.proc.args, self.proc.returncode, out, err)
 
 
-def start_agent(argv: Sequence[str], calls: Sequence[str], work: Path, env: Mapping[str, str],
-                cwd: Path | None = None) -> Agent:  # fmt: skip
+def start_agent(
+    argv: Sequence[str], calls: Sequence[str], work: Path, env: Mapping[str, str], cwd: Path | None = None
+) -> Agent:
     """Start `kro-run ARGV... -- sh -c SCRIPT` and wait for its first call to finish."""
     work.mkdir(parents=True, exist_ok=True)
     proc = subprocess.Popen(
-        [*argv, "--", "sh", "-c", agent_script(calls, work)], env=dict(env), cwd=cwd,
-        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        [*argv, "--", "sh", "-c", agent_script(calls, work)],
+        env=dict(env),
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     agent = Agent(proc, work)
     if len(calls) > 1:
         agent.wait_ready(2)
@@ -73,9 +82,14 @@ def start_agent(argv: Sequence[str], calls: Sequence[str], work: Path, env: Mapp
 def kro(env: Mapping[str, str], *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     """The user's `kro ARGS` (outside any session)."""
     return subprocess.run(
-        [str(BIN / "kro"), *args], env=dict(env), capture_output=True, text=True, timeout=timeout,
-        stdin=subprocess.DEVNULL, check=False,
-    )  # fmt: skip
+        [str(BIN / "kro"), *args],
+        env=dict(env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
 
 
 def pending(env: Mapping[str, str]) -> list[dict[str, Any]]:

@@ -178,7 +178,7 @@ class Queue:
 
     def _lock(self) -> FileLock:
         self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
-        return FileLock(str(self.root / "lock"), timeout=_LOCK_TIMEOUT)
+        return FileLock(str(self.root / "lock"), timeout=_LOCK_TIMEOUT, mode=0o600)
 
     # ---------------------------------------------------------------- the registry
 

@@ -1,4 +1,4 @@
-"""kro-run --approvals against the demo cluster: queue, approve once from outside, deny, expire, refuse inside.
+"""kro-run --approvals on the demo cluster: queue, approve once from outside, deny, expire, refuse inside.
 
 The demo cluster answers every write with 405 and logs it, so "applied exactly once" here means exactly
 one non-dry-run PATCH reached the server, after the approval and never before; the real write and the
@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 from approvals_testing import SCALE, audit_lines, kro, pending, start_agent, writes
 from kro_testing import BIN, KroSession, envelope
 
@@ -20,16 +19,28 @@ SCALE_PATH = "/apis/apps/v1/namespaces/demo/deployments/web/scale"
 
 
 def _kro_run(session: KroSession, *options: str, output: str = "plain") -> list[str]:
-    return [str(BIN / "kro-run"), "--kubeconfig", str(session.demo.kubeconfig), "--context", "kro-demo",
-            "--audit-log", str(session.audit_log), "--output", output, "--approvals", *options]  # fmt: skip
+    return [
+        str(BIN / "kro-run"),
+        "--kubeconfig",
+        str(session.demo.kubeconfig),
+        "--context",
+        "kro-demo",
+        "--audit-log",
+        str(session.audit_log),
+        "--output",
+        output,
+        "--approvals",
+        *options,
+    ]
 
 
 def test_queued_approved_once_result_returned_once_then_queued_anew(kro_session: KroSession) -> None:
     """The acceptance path, plain mode: queue → kro approve --yes → one PATCH → result once → new request."""
     cluster = kro_session.demo.cluster
     before = len(cluster.requests())
-    agent = start_agent(_kro_run(kro_session), [SCALE, SCALE, SCALE, SCALE], kro_session.tmp / "agent",
-                        kro_session.env())  # fmt: skip
+    agent = start_agent(
+        _kro_run(kro_session), [SCALE, SCALE, SCALE, SCALE], kro_session.tmp / "agent", kro_session.env()
+    )
     code, _, err = agent.result(1)
     assert code == 77
     [request] = pending(kro_session.env())
@@ -47,7 +58,10 @@ def test_queued_approved_once_result_returned_once_then_queued_anew(kro_session:
 
     approved = kro(kro_session.env(), "approve", str(n), "--yes")
     assert "agent asked:  kubectl scale deploy/web --replicas=3" in approved.stdout
-    assert "will run:     kubectl scale --context=kro-demo --namespace=demo deploy/web --replicas=3" in approved.stdout
+    assert (
+        "will run:     kubectl scale --context=kro-demo --namespace=demo deploy/web --replicas=3"
+        in approved.stdout
+    )
     assert "--dry-run=server -o yaml" in approved.stdout
     assert approved.returncode == 1  # the demo refuses writes: kubectl's own exit code
     sent = writes(cluster.requests()[before:])
@@ -59,10 +73,11 @@ def test_queued_approved_once_result_returned_once_then_queued_anew(kro_session:
 
     agent.go(3)  # the agent asks again: the recorded result, once
     agent.wait_ready(4)
-    code, out, err = agent.result(3)
+    code, _out, err = agent.result(3)
     assert code == 1
     assert "MethodNotAllowed" in err
-    assert f"request {n} was approved by" in err and "this is its recorded result" in err
+    assert f"request {n} was approved by" in err
+    assert "this is its recorded result" in err
     agent.go(4)  # and again: a new request
     assert agent.finish().returncode == 0
     code, _, err = agent.result(4)
@@ -80,57 +95,80 @@ def test_queued_approved_once_result_returned_once_then_queued_anew(kro_session:
         ("kubectl", "allowed", "approval.result", 1),  # the recorded result handed to the agent
         ("kubectl", "blocked", "verb.mutating", 77),  # the new request
     ]
-    assert "approved by" in records[2]["reason"] and "(uid " in records[2]["reason"]
-    assert records[3]["argv"] == ["scale", "--context=kro-demo", "--namespace=demo", "deploy/web",
-                                  "--replicas=3"]  # fmt: skip
+    assert "approved by" in records[2]["reason"]
+    assert "(uid " in records[2]["reason"]
+    assert records[3]["argv"] == [
+        "scale",
+        "--context=kro-demo",
+        "--namespace=demo",
+        "deploy/web",
+        "--replicas=3",
+    ]
     assert all(problems(line.encode()) == [] for line in kro_session.audit_log.read_text().splitlines())
 
 
 def test_envelope_carries_the_request_and_then_the_approved_result(kro_session: KroSession) -> None:
     """Envelope mode: `approval: {id, status: pending, expires}` (schema-checked), then the result once."""
-    agent = start_agent(_kro_run(kro_session, output="envelope"), [SCALE, SCALE, SCALE], kro_session.tmp / "a",
-                        kro_session.env())  # fmt: skip
+    agent = start_agent(
+        _kro_run(kro_session, output="envelope"),
+        [SCALE, SCALE, SCALE],
+        kro_session.tmp / "a",
+        kro_session.env(),
+    )
     queued = envelope(agent.result(1)[1])
     n = queued["approval"]["id"]
-    assert queued["status"] == "error" and queued["kind"] == "policy" and queued["rule"] == "verb.mutating"
-    assert queued["approval"]["status"] == "pending" and queued["approval"]["expires"].endswith("Z")
+    assert queued["status"] == "error"
+    assert queued["kind"] == "policy"
+    assert queued["rule"] == "verb.mutating"
+    assert queued["approval"]["status"] == "pending"
+    assert queued["approval"]["expires"].endswith("Z")
     assert f"queued as request {n}; ask the user to approve it with `kro approve {n}`" in queued["message"]
     assert kro(kro_session.env(), "approve", str(n), "--yes").returncode == 1
     agent.go(2)
     agent.wait_ready(3)
     result = envelope(agent.result(2)[1])
-    assert result["status"] == "error" and result["kind"] == "user"  # the demo's 405, as kubectl said it
-    assert "MethodNotAllowed" in result["message"] and "recorded result" in result["message"]
-    assert result["approval"]["id"] == n and result["approval"]["status"] == "approved"
-    assert result["approval"]["exit_code"] == 1 and result["approval"]["approver"]
+    assert result["status"] == "error"
+    assert result["kind"] == "user"
+    assert "MethodNotAllowed" in result["message"]
+    assert "recorded result" in result["message"]
+    assert result["approval"]["id"] == n
+    assert result["approval"]["status"] == "approved"
+    assert result["approval"]["exit_code"] == 1
+    assert result["approval"]["approver"]
     agent.go(3)
     agent.finish()
     again = envelope(agent.result(3)[1])
-    assert again["approval"]["status"] == "pending" and again["approval"]["id"] == n + 1
+    assert again["approval"]["status"] == "pending"
+    assert again["approval"]["id"] == n + 1
 
 
 def test_denied_request_never_runs_and_the_agent_is_told_once(kro_session: KroSession) -> None:
-    """kro deny N --reason: no write reaches the server; the agent's retry hears the reason, then re-queues."""
+    """kro deny N --reason: nothing reaches the server; the agent's retry hears the reason, then re-queues."""
     cluster = kro_session.demo.cluster
     before = len(cluster.requests())
-    agent = start_agent(_kro_run(kro_session), [SCALE, SCALE, SCALE], kro_session.tmp / "a", kro_session.env())
+    agent = start_agent(
+        _kro_run(kro_session), [SCALE, SCALE, SCALE], kro_session.tmp / "a", kro_session.env()
+    )
     [request] = pending(kro_session.env())
     n = request["id"]
     denied = kro(kro_session.env(), "deny", str(n), "--reason", "web stays at one replica today")
     assert denied.returncode == 0, denied.stderr
     approve = kro(kro_session.env(), "approve", str(n), "--yes")
-    assert approve.returncode == 1 and "denied" in approve.stderr
+    assert approve.returncode == 1
+    assert "denied" in approve.stderr
     agent.go(2)
     agent.wait_ready(3)
     code, _, err = agent.result(2)
     assert code == 77
-    assert f"request {n} was denied by" in err and "web stays at one replica today" in err
+    assert f"request {n} was denied by" in err
+    assert "web stays at one replica today" in err
     agent.go(3)
     agent.finish()
     assert f"queued as request {n + 1};" in agent.result(3)[2]
     assert writes(cluster.requests()[before:]) == []
     rules = [(r["tool"], r["rule"]) for r in audit_lines(kro_session.audit_log)]
-    assert ("kro deny", "approval.denied") in rules and ("kubectl", "approval.denied") in rules
+    assert ("kro deny", "approval.denied") in rules
+    assert ("kubectl", "approval.denied") in rules
     assert ("kro approve", "approval.refused") in rules
 
 
@@ -138,8 +176,12 @@ def test_expired_request_never_runs(kro_session: KroSession) -> None:
     """--approval-ttl 1s: after expiry kro approve refuses, nothing reaches the server, a retry re-queues."""
     cluster = kro_session.demo.cluster
     before = len(cluster.requests())
-    agent = start_agent(_kro_run(kro_session, "--approval-ttl", "1s"), [SCALE, SCALE], kro_session.tmp / "a",
-                        kro_session.env())  # fmt: skip
+    agent = start_agent(
+        _kro_run(kro_session, "--approval-ttl", "1s"),
+        [SCALE, SCALE],
+        kro_session.tmp / "a",
+        kro_session.env(),
+    )
     err = agent.result(1)[2]
     n = int(err.split("queued as request ")[1].split(";")[0])
     import time
@@ -147,7 +189,8 @@ def test_expired_request_never_runs(kro_session: KroSession) -> None:
     time.sleep(1.5)
     assert pending(kro_session.env()) == []
     approve = kro(kro_session.env(), "approve", str(n), "--yes")
-    assert approve.returncode == 1 and "expired" in approve.stderr
+    assert approve.returncode == 1
+    assert "expired" in approve.stderr
     agent.go(2)
     agent.finish()
     assert f"queued as request {n + 1};" in agent.result(2)[2]
@@ -172,10 +215,14 @@ def test_approval_commands_refuse_inside_the_session(kro_session: KroSession) ->
 def test_mutations_that_read_local_files_are_not_queued(kro_session: KroSession, tmp_path: Path) -> None:
     """apply -f, config edits and edit stay plain blocks, saying why; nothing is queued."""
     (tmp_path / "x.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n")
-    done = kro_session.sh(f"kubectl apply -f {tmp_path}/x.yaml; kubectl config use-context kro-demo-other; "
-                          "kubectl edit deploy/web", options=("--approvals",))  # fmt: skip
+    done = kro_session.sh(
+        f"kubectl apply -f {tmp_path}/x.yaml; kubectl config use-context kro-demo-other; "
+        "kubectl edit deploy/web",
+        options=("--approvals",),
+    )
     lines = done.stderr.splitlines()
-    assert len(lines) == 3 and all(line.startswith("✘ BLOCKED:") for line in lines), done.stderr
+    assert len(lines) == 3, done.stderr
+    assert all(line.startswith("✘ BLOCKED:") for line in lines), done.stderr
     assert "--filename reads local files" in lines[0]
     assert "edit a kubeconfig" in lines[1]
     assert "needs an editor" in lines[2]
@@ -186,16 +233,27 @@ def test_watch_lists_new_requests(kro_session: KroSession) -> None:
     """kro approvals --watch prints a request as it arrives."""
     import subprocess
 
-    watch = subprocess.Popen([str(BIN / "kro"), "approvals", "--watch", "--json"], env=kro_session.env(),
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    watch = subprocess.Popen(
+        [str(BIN / "kro"), "approvals", "--watch", "--json"],
+        env=kro_session.env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
-        agent = start_agent(_kro_run(kro_session), [SCALE, "kubectl delete pod x -n demo"], kro_session.tmp / "a",
-                            kro_session.env())  # fmt: skip
+        agent = start_agent(
+            _kro_run(kro_session),
+            [SCALE, "kubectl delete pod x -n demo"],
+            kro_session.tmp / "a",
+            kro_session.env(),
+        )
         first = json.loads(watch.stdout.readline() if watch.stdout else "{}")
-        assert first["argv"] == ["scale", "deploy/web", "--replicas=3"] and first["status"] == "pending"
+        assert first["argv"] == ["scale", "deploy/web", "--replicas=3"]
+        assert first["status"] == "pending"
         agent.go(2)
         second = json.loads(watch.stdout.readline() if watch.stdout else "{}")
-        assert second["argv"] == ["delete", "pod", "x", "-n", "demo"] and second["namespace"] == "demo"
+        assert second["argv"] == ["delete", "pod", "x", "-n", "demo"]
+        assert second["namespace"] == "demo"
         agent.finish()
     finally:
         watch.terminate()

@@ -46,12 +46,16 @@ def base() -> Iterator[Path]:
 
 
 def test_nothing_inside_the_sandbox_approves_its_own_request(base: Path) -> None:
-    """Inside: kro approve (plain, env cleared), the queue's files and the store's code all fail; outside works."""
+    """Inside: kro approve (plain, env cleared), queue files, the store code all fail; outside works."""
     if shutil.which("kubectl") is None:
         pytest.skip("kubectl is not on PATH")
     state = base / "state"
-    env = kubectl_env() | {"HOME": str(base / "home"), "XDG_STATE_HOME": str(state),
-                           "XDG_CACHE_HOME": str(base / "cache"), "XDG_RUNTIME_DIR": str(base / "run")}  # fmt: skip
+    env = kubectl_env() | {
+        "HOME": str(base / "home"),
+        "XDG_STATE_HOME": str(state),
+        "XDG_CACHE_HOME": str(base / "cache"),
+        "XDG_RUNTIME_DIR": str(base / "run"),
+    }
     queue_dir = state / "kro" / "approvals"
     tries = (
         f"{BIN}/kro approve 1 --yes; echo rc=$?; "
@@ -60,15 +64,27 @@ def test_nothing_inside_the_sandbox_approves_its_own_request(base: Path) -> None
         f"ls -A {queue_dir} | wc -l | sed 's/^/visible=/'; "
         f"touch {queue_dir}/1.json 2>/dev/null; echo touch=$?; "
         f"{sys.executable} -c 'from kro.approvals.store import Queue, default_root; "
-        "print(\"sessions=\", len(Queue(default_root()).sessions()))'"
+        'print("sessions=", len(Queue(default_root()).sessions()))\''
     )
     with DemoCluster(port=0) as cluster:
         cluster.write_kubeconfig(base / "home" / ".kube" / "config")
-        argv = [str(BIN / "kro-run"), "--confine", "--approvals", "--context", "kro-demo", "--output", "plain",
-                "--audit-log", str(base / "logs" / "audit.jsonl")]  # fmt: skip
-        agent = start_agent(argv, [SCALE, tries, SCALE, SCALE], base / "work" / "steps", env, cwd=base / "work")
+        argv = [
+            str(BIN / "kro-run"),
+            "--confine",
+            "--approvals",
+            "--context",
+            "kro-demo",
+            "--output",
+            "plain",
+            "--audit-log",
+            str(base / "logs" / "audit.jsonl"),
+        ]
+        agent = start_agent(
+            argv, [SCALE, tries, SCALE, SCALE], base / "work" / "steps", env, cwd=base / "work"
+        )
         code, _, err = agent.result(1)
-        assert code == 77 and "queued as request" in err, err
+        assert code == 77, err
+        assert "queued as request" in err
         [request] = pending(env)  # the broker queued it, outside
         n = request["id"]
         assert n == 1
@@ -92,8 +108,13 @@ def test_nothing_inside_the_sandbox_approves_its_own_request(base: Path) -> None
         agent.go(4)
         assert agent.finish().returncode == 0
         code, _, err = agent.result(4)
-        assert code == 1 and "MethodNotAllowed" in err and f"request {n} was approved by" in err
-        assert [(r["method"], r["query"]) for r in writes(cluster.requests())] == [("PATCH", "dryRun=All"),
-                                                                                  ("PATCH", "")]  # fmt: skip
+        assert code == 1
+        assert "MethodNotAllowed" in err
+        assert f"request {n} was approved by" in err
+        assert [(r["method"], r["query"]) for r in writes(cluster.requests())] == [
+            ("PATCH", "dryRun=All"),
+            ("PATCH", ""),
+        ]
     rules = [r["rule"] for r in audit_lines(base / "logs" / "audit.jsonl")]
-    assert rules.count("approval.run") == 1 and rules.count("approval.result") == 1
+    assert rules.count("approval.run") == 1
+    assert rules.count("approval.result") == 1
