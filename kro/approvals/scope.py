@@ -11,6 +11,11 @@ from kro.shims.tables import load
 LOCAL_INPUT = ("filename", "kustomize", "from-file", "from-env-file", "stdin", "tty", "attach")
 
 
+# Commands whose -o yaml under a dry run is not the changed object (scale prints the object as it was,
+# delete/drain/cordon print names): their dry run's own message is the preview.
+NO_YAML = frozenset({"scale", "delete", "drain", "cordon", "uncordon"})
+
+
 def not_queued(inv: Invocation, decision: Decision) -> str | None:
     """Why this blocked call is not an approval request (None when it is one)."""
     if decision.rule != R.MUTATING or inv.tool != "kubectl" or not inv.path:
@@ -58,12 +63,12 @@ def pinned(inv: Invocation, context: str, namespace: str) -> list[str]:
 
 
 def preview(inv: Invocation, run_argv: list[str]) -> list[str] | None:
-    """The server-side dry run of `run_argv` (with -o yaml where the command prints objects), or None."""
+    """The server-side dry run of `run_argv` (with -o yaml where it prints the changed object), or None."""
     flags = _command(inv)
     if "dry-run" not in flags:
         return None
     extra = ["--dry-run=server"]
-    if "output" in flags and inv.path[0] not in ("delete", "drain", "cordon", "uncordon"):
+    if "output" in flags and inv.path[0] not in NO_YAML:
         extra += ["-o", "yaml"]
     cut = run_argv.index("--") if "--" in run_argv else len(run_argv)
     return run_argv[:cut] + extra + run_argv[cut:]

@@ -180,7 +180,7 @@ def test_what_is_queued(argv: list[str], why: str | None) -> None:
         pytest.param(
             ARGV,
             ["scale", "--context=prod", "--namespace=web", "deploy/web", "--replicas=3"],
-            ["--dry-run=server", "-o", "yaml"],
+            ["--dry-run=server"],
             id="scale-namespace-pinned",
         ),
         pytest.param(
