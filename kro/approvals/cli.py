@@ -135,16 +135,22 @@ def _refuse(entry: Registered, request: Request, tool: str, error: ApprovalError
 def _confirm(request: Request) -> None:
     """Ask on the controlling terminal (not stdin, which a script could fill); ApprovalError on no."""
     try:
-        tty = open("/dev/tty", "r+", encoding="utf-8")  # noqa: SIM115 - closed below
+        fd = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY | os.O_CLOEXEC)
     except OSError:
         raise ApprovalError(
             f"no terminal to confirm on; run 'kro approve {request.id}' at a terminal, or pass --yes"
         ) from None
-    with tty:
-        tty.write("Run it once, with your credentials? [y/N] ")
-        tty.flush()
-        answer = tty.readline().strip().lower()
-    if answer not in ("y", "yes"):
+    try:
+        os.write(fd, b"Run it once, with your credentials? [y/N] ")
+        line = b""
+        while not line.endswith(b"\n") and len(line) < 64:
+            chunk = os.read(fd, 64)
+            if not chunk:
+                break
+            line += chunk
+    finally:
+        os.close(fd)
+    if line.decode(errors="replace").strip().lower() not in ("y", "yes"):
         raise ApprovalError(f"not confirmed; request {request.id} is still pending (deny it with kro deny)")
 
 

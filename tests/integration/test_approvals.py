@@ -8,8 +8,11 @@ approver's identity are proven against the real kube-apiserver in tests/e2e/test
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 from pathlib import Path
 
+import pytest
 from approvals_testing import SCALE, audit_lines, kro, pending, start_agent, writes
 from kro_testing import BIN, KroSession, envelope
 
@@ -258,3 +261,28 @@ def test_watch_lists_new_requests(kro_session: KroSession) -> None:
     finally:
         watch.terminate()
         watch.wait(timeout=10)
+
+
+@pytest.mark.skipif(shutil.which("script") is None, reason="needs script(1) for a terminal")
+def test_confirmation_is_asked_on_the_terminal(kro_session: KroSession) -> None:
+    """Without --yes: 'n' leaves the request pending (nothing sent but the dry run), 'y' runs it."""
+    cluster = kro_session.demo.cluster
+    agent = start_agent(_kro_run(kro_session), [SCALE, "true"], kro_session.tmp / "a", kro_session.env())
+    [request] = pending(kro_session.env())
+    before = len(cluster.requests())
+
+    def at_terminal(answer: str) -> subprocess.CompletedProcess[str]:
+        command = f"{BIN / 'kro'} approve {request['id']}"
+        return subprocess.run(["script", "-qec", command, "/dev/null"], input=answer, env=kro_session.env(),
+                              capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
+
+    refused = at_terminal("n\n")
+    assert "Run it once, with your credentials? [y/N]" in refused.stdout
+    assert "not confirmed" in refused.stdout
+    assert [r["query"] for r in writes(cluster.requests()[before:])] == ["dryRun=All"]
+    assert [r["id"] for r in pending(kro_session.env())] == [request["id"]]
+    accepted = at_terminal("y\n")
+    assert "ran (exit 1)" in accepted.stdout
+    assert [r["query"] for r in writes(cluster.requests()[before:])] == ["dryRun=All", "dryRun=All", ""]
+    agent.go(2)
+    agent.finish()
