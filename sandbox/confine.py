@@ -7,7 +7,7 @@ host's /tmp or of its daemons' sockets); /dev is a minimal devtmpfs, /proc the s
 namespace) with /proc/sys read-only. Not visible: the real kubectl/kubetail (their bundle directory, or
 the binary itself in a shared bin dir), credential locations (HOME_CREDENTIALS, SYSTEM_CREDENTIALS,
 /run/secrets), every kubeconfig kro-run read and the files its user entry names, kro's session
-directories and the audit log's directory. The network is shared (agents need their API).
+directories, the audit log's directory and the approval queue (--approvals). The network is shared.
 """
 
 from __future__ import annotations
