@@ -28,6 +28,7 @@ from kro.shims.decide import decide_invocation, parse_argv
 from kro.shims.model import Decision, Pins
 
 WATCH_SECONDS = 2.0
+RUN_SECONDS = 600.0  # the approved run itself (a drain or a delete that waits can take minutes)
 
 
 def _queue() -> Queue:
@@ -224,7 +225,7 @@ def approve_main(argv: list[str]) -> int:
                     f"{rfc3339(claimed.decided or 0)}; argv sha256 {request.hash}", None),
            None, started)  # fmt: skip
     run_started = time.monotonic()
-    result = runner.run(kubectl, run_argv, env, entry.request_timeout)
+    result = runner.run(kubectl, run_argv, env, RUN_SECONDS)
     queue.record(claimed, result)
     _audit(entry, "kubectl", run_argv,
            Decision(True, "approval.run",

@@ -6,9 +6,13 @@ from kro.shims import rules as R
 from kro.shims.model import Decision, Invocation
 from kro.shims.tables import load
 
-# Flags whose meaning is outside the argv (files, stdin, a terminal): what would run later could differ
-# from what was shown, so such calls are not queued.
-LOCAL_INPUT = ("filename", "kustomize", "from-file", "from-env-file", "stdin", "tty", "attach")
+# Flags whose meaning is outside the argv (files, stdin, a terminal, an editor): what would run later could
+# differ from what was shown, and a template path would be read on the approver's machine (its text
+# printed back to the agent), so such calls are not queued.
+LOCAL_INPUT = (
+    "filename", "kustomize", "from-file", "from-env-file", "patch-file", "stdin", "tty", "attach", "edit",
+    "template",
+)  # fmt: skip
 
 
 # Commands whose -o yaml under a dry run is not the changed object (scale prints the object as it was,
@@ -20,6 +24,8 @@ def not_queued(inv: Invocation, decision: Decision) -> str | None:
     """Why this blocked call is not an approval request (None when it is one)."""
     if decision.rule != R.MUTATING or inv.tool != "kubectl" or not inv.path:
         return "only kubectl mutations are queued for approval; ask the user to run it if it is needed"
+    if inv.error:
+        return f"kubectl would not accept it ({inv.error}), so it is not queued; fix the call"
     if inv.path[0] == "config":
         return (
             "'config' commands edit a kubeconfig, not the cluster, so they are not queued for approval; "
@@ -27,12 +33,13 @@ def not_queued(inv: Invocation, decision: Decision) -> str | None:
         )
     if inv.path[0] == "edit":
         return "'edit' needs an editor, so it is not queued for approval; ask for a patch instead"
-    for name in LOCAL_INPUT:
-        if inv.has(name):
-            return (
-                f"--{name} reads local files or a terminal, so an approval could not be bound to what "
-                "runs; it is not queued (ask the user to run it)"
-            )
+    local = [f"--{name}" for name in LOCAL_INPUT if inv.has(name)]
+    local += [f"-o {v}" for v in inv.values("output") if v.split("=", 1)[0].endswith("-file")]
+    if local:
+        return (
+            f"{local[0]} reads local files or a terminal, so an approval could not be bound to what "
+            "runs; it is not queued (ask the user to run it, or ask for a command that says it all)"
+        )
     return None
 
 

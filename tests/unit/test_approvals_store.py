@@ -164,6 +164,23 @@ def test_queue_files_are_private(queue: Queue) -> None:
         ),
         pytest.param(["run", "x", "--image=busybox", "-it"], "--stdin", id="verb.mutating-run-it-not"),
         pytest.param(["edit", "deploy/web"], "needs an editor", id="verb.mutating-edit-not"),
+        pytest.param(
+            ["patch", "deploy/web", "--patch-file=p.json"], "--patch-file", id="verb.mutating-patch-file"
+        ),
+        pytest.param(
+            ["create", "deploy", "w", "--image=x", "--edit"], "unknown flag: --edit", id="parse-error-not"
+        ),
+        pytest.param(
+            ["label", "pod", "x", "a=b", "--template=/etc/t"], "--template", id="verb.mutating-template"
+        ),
+        pytest.param(
+            ["label", "pod", "x", "a=b", "-o", "go-template-file=/home/u/.ssh/id_rsa"],
+            "-o go-template-file",
+            id="verb.mutating-template-file",
+        ),
+        pytest.param(
+            ["patch", "deploy/web", "-p", '{"spec":{"replicas":2}}'], None, id="verb.mutating-patch-inline"
+        ),
         pytest.param(["config", "use-context", "x"], "edit a kubeconfig", id="verb.mutating-config-not"),
         pytest.param(["exec", "web", "--", "sh"], "only kubectl mutations", id="verb.interactive-not"),
     ],
