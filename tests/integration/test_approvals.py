@@ -65,7 +65,10 @@ def test_queued_approved_once_result_returned_once_then_queued_anew(kro_session:
         "will run:     kubectl scale --context=kro-demo --namespace=demo deploy/web --replicas=3"
         in approved.stdout
     )
-    assert "--dry-run=server -o yaml" in approved.stdout
+    assert (
+        "preview (kubectl scale --context=kro-demo --namespace=demo deploy/web --replicas=3 --dry-run=server;"
+        in approved.stdout
+    )
     assert approved.returncode == 1  # the demo refuses writes: kubectl's own exit code
     sent = writes(cluster.requests()[before:])
     assert [(r["method"], r["path"], r["query"]) for r in sent] == [

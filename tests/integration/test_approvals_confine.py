@@ -14,8 +14,8 @@ import pytest
 from approvals_testing import SCALE, audit_lines, kro, pending, start_agent, writes
 from kro_testing import BIN
 
-from kro.sandbox.demo.server import DemoCluster
-from kro.sandbox.demo.testing import kubectl_env
+from kro.democluster.server import DemoCluster
+from kro.democluster.testing import kubectl_env
 
 VISIBLE_TMP = os.environ.get("KRO_TEST_VISIBLE_TMP", "/var/tmp")  # the sandbox's /tmp is fresh
 
