@@ -76,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="queue blocked mutations as requests you approve from outside: kro approvals, kro approve N",
     )  # fmt: skip
     parser.add_argument(
-        "--approval-ttl", default="15m", metavar="DURATION",
+        "--approval-ttl", metavar="DURATION",
         help="with --approvals: a request expires after this long (default 15m; e.g. 90s, 1h)",
     )  # fmt: skip
     parser.add_argument("cmd", nargs=argparse.REMAINDER, help="the command to run (after --)")
@@ -118,12 +118,14 @@ def run(argv: list[str]) -> int:
         raise UsageError("give the command to run, e.g. kro-run claude or kro-run -- ./ci.sh (or --demo)")
     if (args.rw or args.pass_env) and not args.confine:
         raise UsageError("--rw and --pass-env apply only with --confine")
+    if args.approval_ttl and not args.approvals:
+        raise UsageError("--approval-ttl applies only with --approvals")
     ttl = 0.0
     if args.approvals:
         from kro.shims.audit_cli import parse_duration
 
         try:
-            ttl = parse_duration(args.approval_ttl)
+            ttl = parse_duration(args.approval_ttl or "15m")
         except UsageError:
             wanted = f"--approval-ttl wants a duration like 90s, 15m or 1h, not {args.approval_ttl!r}"
             raise UsageError(wanted) from None

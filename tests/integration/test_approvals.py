@@ -289,3 +289,21 @@ def test_confirmation_is_asked_on_the_terminal(kro_session: KroSession) -> None:
     assert [r["query"] for r in writes(cluster.requests()[before:])] == ["dryRun=All", "dryRun=All", ""]
     agent.go(2)
     agent.finish()
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        pytest.param(
+            ("--approval-ttl", "5m"), "--approval-ttl applies only with --approvals", id="ttl-alone"
+        ),
+        pytest.param(
+            ("--approvals", "--approval-ttl", "soon"), "--approval-ttl wants a duration", id="ttl-bad"
+        ),
+    ],
+)
+def test_bad_approval_options_are_usage_errors(kro_session: KroSession, options: tuple[str, ...],
+                                              message: str) -> None:  # fmt: skip
+    done = kro_session.run("true", options=options)
+    assert done.returncode == 2
+    assert message in done.stderr
