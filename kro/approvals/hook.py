@@ -23,7 +23,7 @@ CONTENT_CAP = 16 * 1024
 
 
 def answer_blocked(session: Session, inv: Invocation, decision: Decision, audit: AuditLog, call: Call,
-           started: float, io: Stdio) -> int:  # fmt: skip
+                   started: float, io: Stdio) -> int:  # fmt: skip
     """Queue or answer the blocked call `inv` (or block it saying why it is not queued); its exit code."""
     why_not = scope.not_queued(inv, decision)
     queue = Queue(session.approvals)
