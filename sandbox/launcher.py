@@ -122,7 +122,7 @@ def run(argv: list[str]) -> int:
         raise UsageError("--approval-ttl applies only with --approvals")
     ttl = 0.0
     if args.approvals:
-        from kro.shims.audit_cli import parse_duration
+        from kro.audit_command import parse_duration
 
         try:
             ttl = parse_duration(args.approval_ttl or "15m")

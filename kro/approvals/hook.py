@@ -12,7 +12,7 @@ import time
 
 from kro.approvals import scope
 from kro.approvals.store import Queue, Request, rfc3339
-from kro.shims import envelope, jsonio
+from kro.shims import envelope, json_codec
 from kro.shims.audit import AuditLog, Call
 from kro.shims.errors import EXIT_BLOCKED
 from kro.shims.executor import Stdio
@@ -73,7 +73,7 @@ def _blocked(session: Session, io: Stdio, audit: AuditLog, call: Call, decision:
         out = envelope.error("policy", decision.reason, session.context, session.notice, decision.rule)
         if request is not None:
             out["approval"] = request.summary()
-        io.out(jsonio.dumps(out) + b"\n")
+        io.out(json_codec.dumps(out) + b"\n")
         return 0
     io.err(f"✘ BLOCKED: {decision.reason}\n")
     return EXIT_BLOCKED
@@ -115,5 +115,5 @@ def _deliver(session: Session, io: Stdio, audit: AuditLog, call: Call, request: 
         message = (stderr.strip() or f"kubectl exited {result.exit_code}")[:CONTENT_CAP] + " (" + note + ")"
         out = envelope.error(envelope.classify(stderr), message, session.context, session.notice)
     out["approval"] = request.summary()
-    io.out(jsonio.dumps(out) + b"\n")
+    io.out(json_codec.dumps(out) + b"\n")
     return 0

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from kro.shims import rules as R
+from kro.shims.flag_tables import load
 from kro.shims.model import Decision, Invocation
-from kro.shims.tables import load
 
 # Flags whose meaning is outside the argv (files, stdin, a terminal, an editor): what would run later could
 # differ from what was shown, and a template path would be read on the approver's machine (its text

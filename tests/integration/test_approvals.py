@@ -16,7 +16,7 @@ import pytest
 from approvals_testing import SCALE, audit_lines, kro, pending, start_agent, writes
 from kro_testing import BIN, KroSession, envelope
 
-from kro.shims.audit_cli import problems
+from kro.audit_command import problems
 
 SCALE_PATH = "/apis/apps/v1/namespaces/demo/deployments/web/scale"
 
