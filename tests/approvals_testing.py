@@ -5,14 +5,16 @@ from __future__ import annotations
 import json
 import subprocess
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
 from kro_testing import BIN
 
 SCALE = "kubectl scale deploy/web --replicas=3"
+_STARTED: list[subprocess.Popen[str]] = []  # agents a failing test would otherwise leave waiting
 
 
 def agent_script(calls: Sequence[str], work: Path) -> str:
@@ -73,6 +75,7 @@ def start_agent(
         stderr=subprocess.PIPE,
         text=True,
     )
+    _STARTED.append(proc)
     agent = Agent(proc, work)
     if len(calls) > 1:
         agent.wait_ready(2)
@@ -108,3 +111,21 @@ def audit_lines(path: Path, session: str | None = None) -> list[dict[str, Any]]:
 def writes(requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The demo's non-GET/HEAD requests (self-subject reviews aside)."""
     return [r for r in requests if r["method"] not in ("GET", "HEAD") and "selfsubject" not in r["path"]]
+
+
+@pytest.fixture(autouse=True)
+def stop_agents() -> Iterator[None]:
+    """After each test, end every agent it started that still runs (a failed test leaves them waiting)."""
+    yield
+    while _STARTED:
+        proc = _STARTED.pop()
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        for stream in (proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()

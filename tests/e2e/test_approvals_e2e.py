@@ -16,7 +16,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from approvals_testing import SCALE, audit_lines, kro, start_agent
+from approvals_testing import (
+    SCALE,
+    audit_lines,
+    kro,
+    start_agent,
+    stop_agents,  # noqa: F401 - the autouse fixture ending leftover agents
+)
 from envtest_cluster import ADMIN_USER, SEEDED_NAMESPACE, RealCluster, kubectl
 from kro_testing import BIN
 from test_kro_e2e import VALIDATOR, settled_audit_events, write_violations

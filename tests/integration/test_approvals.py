@@ -13,7 +13,15 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from approvals_testing import SCALE, audit_lines, kro, pending, start_agent, writes
+from approvals_testing import (
+    SCALE,
+    audit_lines,
+    kro,
+    pending,
+    start_agent,
+    stop_agents,  # noqa: F401 - the autouse fixture ending leftover agents
+    writes,
+)
 from kro_testing import BIN, KroSession, envelope
 
 from kro.audit_command import problems

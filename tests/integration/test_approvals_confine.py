@@ -11,7 +11,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from approvals_testing import SCALE, audit_lines, kro, pending, start_agent, writes
+from approvals_testing import (
+    SCALE,
+    audit_lines,
+    kro,
+    pending,
+    start_agent,
+    stop_agents,  # noqa: F401 - the autouse fixture ending leftover agents
+    writes,
+)
 from kro_testing import BIN
 
 from kro.democluster.server import DemoCluster
