@@ -14,6 +14,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("kro.demo_command:main", "serve the bundled demo cluster"),
     "serve": ("kro.mcp.server:main", "serve read-only cluster tools over MCP (stdio or HTTP)"),
     "doctor": ("kro.doctor:main", "check kubectl, kubetail, kubeconfig, contexts, reachability, audit log"),
+    "approvals": ("kro.approvals.cli:approvals_main", "list the pending approval requests of your sessions"),
+    "approve": ("kro.approvals.cli:approve_main", "show, dry-run and run approval request N once"),
+    "deny": ("kro.approvals.cli:deny_main", "refuse approval request N"),
     "schema": ("kro.schema_cache_commands:schema_main", "print the envelope's JSON Schema"),
     "cache": ("kro.schema_cache_commands:cache_main", "clear, prune or locate the bulk-output cache"),
 }

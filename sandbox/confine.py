@@ -7,7 +7,7 @@ host's /tmp or of its daemons' sockets); /dev is a minimal devtmpfs, /proc the s
 namespace) with /proc/sys read-only. Not visible: the real kubectl/kubetail (their bundle directory, or
 the binary itself in a shared bin dir), credential locations (HOME_CREDENTIALS, SYSTEM_CREDENTIALS,
 /run/secrets), every kubeconfig kro-run read and the files its user entry names, kro's session
-directories and the audit log's directory. The network is shared (agents need their API).
+directories, the audit log's directory and the approval queue (--approvals). The network is shared.
 """
 
 from __future__ import annotations
@@ -171,6 +171,8 @@ def plan(session: Session, env: dict[str, str], opts: ConfineOptions) -> Layout:
     dirs = {_real(home / d) for d in HOME_CREDENTIALS if (home / d).is_dir()}
     dirs |= {_real(d) for d in SYSTEM_CREDENTIALS if os.path.isdir(d)} | tool_dirs
     dirs.add(_real(Path(session.dir).parent))  # every kro session dir: kubeconfigs, session.json, demo logs
+    if session.approvals:
+        dirs.add(_real(session.approvals))  # the approval queue: only the broker and the user reach it
     files = {_real(home / d) for d in HOME_CREDENTIALS if (home / d).is_file()} | tool_files
     files |= _kubeconfig_files(session, opts, env)
     audit = _real(session.audit_log)
@@ -248,7 +250,7 @@ def prepare_box(session: Session) -> tuple[Path, str, Path]:
     token = secrets.token_hex(32)
     inside = session._replace(
         dir=BOX, kubeconfig="", kubectl="", kubetail=None, audit_log="", kube_cache_dir="", env={},
-        broker=f"{BOX}/broker.sock", broker_token=token,
+        broker=f"{BOX}/broker.sock", broker_token=token, approvals="",
     )  # fmt: skip
     (box / SESSION_FILE).write_bytes(inside.to_json())
     os.chmod(box / SESSION_FILE, 0o600)

@@ -29,6 +29,7 @@ EPILOG = """examples:
                                           CI diagnostics with kubectl's plain output (see contrib/ci)
   kro-run -- kro doctor                   check the session as the agent sees it
   kro-run --confine claude                Claude Code in a bubblewrap sandbox: no real kubectl or credentials
+  kro-run --confine --approvals claude    ...and blocked mutations become requests you approve: kro approve N
 
 exit codes: CMD's own; 69 kubectl (or, with --confine, bwrap) not found, 78 kubeconfig/context/audit
 problem, 127 CMD not found.
@@ -70,6 +71,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--pass-env", action="append", default=[], metavar="NAME",
         help="with --confine: let variable NAME in although it looks like a credential (repeatable)",
     )  # fmt: skip
+    parser.add_argument(
+        "--approvals", action="store_true",
+        help="queue blocked mutations as requests you approve from outside: kro approvals, kro approve N",
+    )  # fmt: skip
+    parser.add_argument(
+        "--approval-ttl", metavar="DURATION",
+        help="with --approvals: a request expires after this long (default 15m; e.g. 90s, 1h)",
+    )  # fmt: skip
     parser.add_argument("cmd", nargs=argparse.REMAINDER, help="the command to run (after --)")
     return parser
 
@@ -109,6 +118,17 @@ def run(argv: list[str]) -> int:
         raise UsageError("give the command to run, e.g. kro-run claude or kro-run -- ./ci.sh (or --demo)")
     if (args.rw or args.pass_env) and not args.confine:
         raise UsageError("--rw and --pass-env apply only with --confine")
+    if args.approval_ttl and not args.approvals:
+        raise UsageError("--approval-ttl applies only with --approvals")
+    ttl = 0.0
+    if args.approvals:
+        from kro.audit_command import parse_duration
+
+        try:
+            ttl = parse_duration(args.approval_ttl or "15m")
+        except UsageError:
+            wanted = f"--approval-ttl wants a duration like 90s, 15m or 1h, not {args.approval_ttl!r}"
+            raise UsageError(wanted) from None
     bwrap = None
     if args.confine:
         from kro.sandbox.confine import find_bwrap
@@ -135,6 +155,13 @@ def run(argv: list[str]) -> int:
             request_timeout=args.request_timeout,
         )
         session = build_session(opts, env, workdir, demo_config)
+        if args.approvals:
+            from kro.approvals import launch
+            from kro.sandbox import kubeconfig as kc
+
+            sources = [demo_config] if demo_config else kc.kubeconfig_files(args.kubeconfig, env)
+            session = launch.enable(session, sources, ttl, confined=bool(bwrap))
+            stack.callback(launch.disable, session)
         child_env = agent_env(env, session)
         if not cmd:
             from kro.sandbox.tour import run_tour

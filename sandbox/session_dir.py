@@ -9,6 +9,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+import filelock
 import orjson
 
 import kro
@@ -72,9 +73,9 @@ def reclaim(root: Path) -> list[Path]:
 
 
 def import_paths() -> list[str]:
-    """sys.path entries the shim needs without site: kro itself and orjson."""
+    """sys.path entries the shim needs without site: kro itself, orjson and filelock (approvals)."""
     paths: list[str] = []
-    for module_file in (kro.__file__, orjson.__file__):
+    for module_file in (kro.__file__, orjson.__file__, filelock.__file__):
         assert module_file
         parent = str(Path(module_file).parent.parent)
         if parent not in paths:

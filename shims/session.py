@@ -34,6 +34,8 @@ class Session(NamedTuple):
     # --confine: the shims inside send every call to this unix socket (the broker), with this token.
     broker: str = ""
     broker_token: str = ""
+    # kro-run --approvals: the approval queue's directory (outside any sandbox); "" when off.
+    approvals: str = ""
     schema: int = SCHEMA
 
     def to_json(self) -> bytes:

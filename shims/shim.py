@@ -30,6 +30,12 @@ def run(
     audit = AuditLog.open(session.audit_log)
     call = Call(session.id, tool, argv, session.context)
     if not decision.allowed:
+        if session.approvals and decision.rule == "verb.mutating":
+            # Approvals call point: queue the mutation, or answer an identical re-run once with the
+            # approved run's recorded result (kro/approvals/hook.py writes the audit line and the answer).
+            from kro.approvals.hook import answer_blocked
+
+            return answer_blocked(session, inv, decision, audit, call, started, io)
         audit.write(call, decision, EXIT_BLOCKED, started)
         if session.output == "envelope":
             from kro.shims import envelope, json_codec

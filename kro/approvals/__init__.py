@@ -1,0 +1,1 @@
+"""Approvals: a mutation the policy blocks becomes a request the user approves once, from outside."""
