@@ -128,6 +128,8 @@ def record(command: str, result: Verdict, env: dict[str, str], started: float) -
     from kro.shims.model import Decision
 
     session, _ = load_session(env)
+    if session and session.broker and not session.audit_log:
+        return "inside --confine the session's audit log is out of the sandbox's reach"
     who = session.id if session else "claude-code-hook"
     call = AuditCall(who, "hook", [command], pins_of(session).context)
     path = (session.audit_log if session else "") or env.get("KRO_AUDIT_LOG") or default_path()
