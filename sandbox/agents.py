@@ -30,10 +30,11 @@ RUNNERS = frozenset({"npx", "bunx", "pnpx"})
 CLAUDE_SUBCOMMANDS = frozenset(
     {"mcp", "config", "doctor", "update", "install", "migrate-installer", "setup-token", "plugin", "auth"}
 )
-HOOK_TEMPLATE = """#!{python} -IS
-# kro: Claude Code's PreToolUse hook (kro hook claude-code) for this session.
+HOOK_TEMPLATE = """# kro: the session's Claude Code PreToolUse hook (kro hook claude-code), run by python -IS.
 import sys
 sys.path[:0] = {paths!r}
+import kro
+kro.__path__ += {package_paths!r}
 from kro.hooks.claude_code import main
 raise SystemExit(main(["claude-code"]))
 """
@@ -154,7 +155,7 @@ def prefix_script(visible: Visible, user_prefix: str | None) -> str:
 
 
 def hook_settings(hook: str, user: str | None) -> dict[str, object]:
-    """Claude Code settings registering the hook, merged into the user's own --settings (file or JSON)."""
+    """Claude Code settings registering the hook command, merged into the user's --settings (file or JSON)."""
     settings: dict[str, object] = {}
     if user:
         text = Path(user).read_text() if not user.lstrip().startswith("{") else user
@@ -165,7 +166,7 @@ def hook_settings(hook: str, user: str | None) -> dict[str, object]:
     assert isinstance(hooks, dict)
     pre = hooks.setdefault("PreToolUse", [])
     assert isinstance(pre, list)
-    entry = {"type": "command", "command": shlex.quote(hook), "timeout": 30}
+    entry = {"type": "command", "command": hook, "timeout": 30}
     pre.append({"matcher": "Bash", "hooks": [entry]})
     return settings
 
@@ -215,9 +216,9 @@ def claude_code(cmd: list[str], at: int, session: Session, env: dict[str, str], 
         return Setup("claude-code", cmd, {"CLAUDE_CODE_SHELL_PREFIX": prefix}, items, notes)
     rest, user_settings = _take_option(rest, "--settings")
     rest, user_prompt = _take_option(rest, "--append-system-prompt")
-    hook = HOOK_TEMPLATE.format(python=sys.executable, paths=session_dir.import_paths())
-    _write(files / "claude-hook", hook, 0o700)
-    settings = hook_settings(f"{shown}/claude-hook", user_settings)
+    hook = HOOK_TEMPLATE.format(paths=session_dir.import_paths(), package_paths=session_dir.package_paths())
+    _write(files / "claude-hook.py", hook, 0o600)
+    settings = hook_settings(shlex.join([sys.executable, "-IS", f"{shown}/claude-hook.py"]), user_settings)
     _write(files / "claude-settings.json", json.dumps(settings, indent=2) + "\n", 0o600)
     items.append((f"--settings {shown}/claude-settings.json",
                   "registers the PreToolUse hook (kro hook claude-code) for Bash"

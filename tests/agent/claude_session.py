@@ -13,8 +13,8 @@ from typing import Any
 
 from model_standin import ModelStandin
 
-from kro.sandbox.demo.fixture import FAKE_SECRET_PASSWORD
-from kro.sandbox.demo.testing import DemoHandle, kubectl_env
+from kro.democluster.fixture import FAKE_SECRET_PASSWORD
+from kro.democluster.testing import DemoHandle, kubectl_env
 
 BIN = Path(sys.executable).parent
 HOOK_REFUSAL = "kro (read-only Kubernetes session) refused this Bash command:"

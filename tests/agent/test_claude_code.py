@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from claude_session import HOOK_REFUSAL, ClaudeBench, Run, assert_safe, envelopes_in
 
-from kro.sandbox.demo.fixture import CRASHLOOP_POD, FAKE_BEARER_TOKEN
-from kro.sandbox.demo.testing import DemoHandle
+from kro.democluster.fixture import CRASHLOOP_POD, FAKE_BEARER_TOKEN
+from kro.democluster.testing import DemoHandle
 from kro.sandbox.session_dir import find_real
 
 pytestmark = pytest.mark.agent
@@ -90,7 +90,8 @@ def test_system_prompt_and_settings_reach_claude(bench: ClaudeBench) -> None:
     prefix, settings = run.results[0].split("\n", 1)
     assert prefix.endswith("/agent/claude-shell-prefix")
     hook = json.loads(settings)["hooks"]["PreToolUse"][0]["hooks"][0]["command"]
-    assert hook.endswith("/agent/claude-hook'") or hook.endswith("/agent/claude-hook")
+    assert hook.endswith("/agent/claude-hook.py")
+    assert " -IS " in hook
     assert not (bench.home / ".claude" / "settings.json").exists(), "nothing written into the user's settings"
 
 
