@@ -36,7 +36,7 @@ sys.path[:0] = {paths!r}
 import kro
 kro.__path__ += {package_paths!r}
 from kro.hooks.claude_code import main
-raise SystemExit(main(["claude-code"]))
+raise SystemExit(main(sys.argv[1:]))
 """
 PREFIX_TEMPLATE = """#!/bin/sh
 # kro: CLAUDE_CODE_SHELL_PREFIX. Claude Code runs each Bash command as `PREFIX 'COMMAND'`, in a login
@@ -216,9 +216,9 @@ def claude_code(cmd: list[str], at: int, session: Session, env: dict[str, str], 
         return Setup("claude-code", cmd, {"CLAUDE_CODE_SHELL_PREFIX": prefix}, items, notes)
     rest, user_settings = _take_option(rest, "--settings")
     rest, user_prompt = _take_option(rest, "--append-system-prompt")
-    hook = HOOK_TEMPLATE.format(paths=session_dir.import_paths(), package_paths=session_dir.package_paths())
-    _write(files / "claude-hook.py", hook, 0o600)
-    settings = hook_settings(shlex.join([sys.executable, "-IS", f"{shown}/claude-hook.py"]), user_settings)
+    _write(files / "kro-hook.py", _hook_script(), 0o600)
+    hook = shlex.join([sys.executable, "-IS", f"{shown}/kro-hook.py", "claude-code"])
+    settings = hook_settings(hook, user_settings)
     _write(files / "claude-settings.json", json.dumps(settings, indent=2) + "\n", 0o600)
     items.append((f"--settings {shown}/claude-settings.json",
                   "registers the PreToolUse hook (kro hook claude-code) for Bash"
@@ -237,7 +237,24 @@ def setup(cmd: list[str], session: Session, env: dict[str, str], files: Path, vi
         return claude_code(cmd, at, session, env, files, visible)
     if agent == "codex":
         return codex(cmd, at, session, env, visible)
+    if agent == "gemini":
+        return gemini(cmd)
     return Setup(None, cmd)
+
+
+def gemini(cmd: list[str]) -> Setup:
+    """Gemini CLI: its shell keeps kro-run's PATH; its hooks load only from ~/.gemini or .gemini settings."""
+    notes = [
+        "its shell tool keeps the session's PATH: nothing to set",
+        "hook (not installed by kro-run; Gemini CLI reads hooks only from ~/.gemini/settings.json or "
+        ".gemini/settings.json): see contrib/gemini/settings.json, which runs `kro hook gemini`",
+        "do not add Gemini CLI's container sandbox (-s): the container has neither shims nor session",
+    ]
+    return Setup("gemini", cmd, {}, [], notes)
+
+
+def _hook_script() -> str:
+    return HOOK_TEMPLATE.format(paths=session_dir.import_paths(), package_paths=session_dir.package_paths())
 
 
 def _toml(text: str) -> str:

@@ -29,6 +29,7 @@ FOOTER = (
     "the exact command to run instead of working around kro."
 )
 USAGE = """usage: kro hook claude-code < payload.json
+       kro hook gemini < payload.json          (Gemini CLI's BeforeTool hook, same decisions)
 
 Claude Code's PreToolUse hook. `kro-run claude` registers it by itself (with --settings); to use it
 outside kro-run, add to ~/.claude/settings.json (see contrib/claude-code/settings.json):
@@ -146,11 +147,15 @@ def record(command: str, result: Verdict, env: dict[str, str], started: float) -
     return None
 
 
-def _payload_command(raw: bytes) -> tuple[str, str] | None:
+# The shell tool's name, per agent: Claude Code's PreToolUse and Gemini CLI's BeforeTool payloads.
+SHELL_TOOLS = {"claude-code": "Bash", "gemini": "run_shell_command"}
+
+
+def _payload_command(raw: bytes, agent: str = "claude-code") -> tuple[str, str] | None:
     payload = json.loads(raw)
     if not isinstance(payload, dict):
         raise ValueError("the hook payload is not a JSON object")
-    if payload.get("tool_name") != "Bash":
+    if payload.get("tool_name") != SHELL_TOOLS[agent]:
         return None
     tool_input = payload.get("tool_input")
     command = tool_input.get("command") if isinstance(tool_input, dict) else None
@@ -160,16 +165,28 @@ def _payload_command(raw: bytes) -> tuple[str, str] | None:
     return command, cwd if isinstance(cwd, str) else os.getcwd()
 
 
+def denial(agent: str, text: str) -> dict[str, object]:
+    """The deny decision in the agent's own hook protocol."""
+    if agent == "gemini":
+        return {"decision": "deny", "reason": text}
+    return {"hookSpecificOutput": {"hookEventName": "PreToolUse", "permissionDecision": "deny",
+                                   "permissionDecisionReason": text}}  # fmt: skip
+
+
 def main(argv: list[str]) -> int:
-    """Entry point of `kro hook claude-code`: read the payload on stdin; print a deny decision or nothing."""
-    if argv[:1] in (["-h"], ["--help"]) or argv[:1] != ["claude-code"] or len(argv) > 1:
-        (sys.stdout if argv[:1] in (["-h"], ["--help"]) else sys.stderr).write(USAGE)
-        return 0 if argv[:1] in (["-h"], ["--help"]) else 2
+    """Entry point of `kro hook claude-code|gemini`: read the payload on stdin; print a deny or nothing."""
+    if argv[:1] in (["-h"], ["--help"]):
+        sys.stdout.write(USAGE)
+        return 0
+    if len(argv) != 1 or argv[0] not in SHELL_TOOLS:
+        sys.stderr.write(USAGE)
+        return 2
+    agent = argv[0]
     started = time.monotonic()
     raw = sys.stdin.buffer.read()
     env = dict(os.environ)
     try:
-        found = _payload_command(raw)
+        found = _payload_command(raw, agent)
         if found is None:
             return 0
         command, cwd = found
@@ -185,14 +202,7 @@ def main(argv: list[str]) -> int:
         return 0
     problem = record(command, result, env, started)
     reasons = result.reasons + ([f"(the refusal could not be audited: {problem})"] if problem else [])
-    out = {
-        "hookSpecificOutput": {
-            "hookEventName": "PreToolUse",
-            "permissionDecision": "deny",
-            "permissionDecisionReason": deny_text(reasons),
-        }
-    }
-    sys.stdout.write(json.dumps(out) + "\n")
+    sys.stdout.write(json.dumps(denial(agent, deny_text(reasons))) + "\n")
     return 0
 
 

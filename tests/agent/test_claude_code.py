@@ -90,7 +90,7 @@ def test_system_prompt_and_settings_reach_claude(bench: ClaudeBench) -> None:
     prefix, settings = run.results[0].split("\n", 1)
     assert prefix.endswith("/agent/claude-shell-prefix")
     hook = json.loads(settings)["hooks"]["PreToolUse"][0]["hooks"][0]["command"]
-    assert hook.endswith("/agent/claude-hook.py")
+    assert hook.endswith("/agent/kro-hook.py claude-code")
     assert " -IS " in hook
     assert not (bench.home / ".claude" / "settings.json").exists(), "nothing written into the user's settings"
 

@@ -234,3 +234,37 @@ def test_claude_settings_snippet() -> None:
     [hook] = entry["hooks"]
     assert hook["type"] == "command"
     assert hook["command"] == "kro hook claude-code"
+
+
+def gemini_payload(command: str, tool: str = "run_shell_command") -> str:
+    """A BeforeTool payload as Gemini CLI 0.61 sends it (recorded from the real CLI)."""
+    return json.dumps(
+        {
+            "session_id": "4d274d46-c31c-4a33-b06a-bc331ad8a962",
+            "transcript_path": "/home/user/.gemini/tmp/work/chats/session-2026-12-01T21-37-4d274d46.jsonl",
+            "cwd": "/tmp", "hook_event_name": "BeforeTool", "timestamp": "2026-12-01T21:37:30.116Z",
+            "tool_name": tool, "tool_input": {"command": command, "description": "probe"},
+        }
+    )  # fmt: skip
+
+
+def test_gemini_hook_protocol(state_home: Path) -> None:
+    """`kro hook gemini`: the same decisions, in Gemini CLI's answer shape; other tools pass."""
+    proc = subprocess.run([HOOK[0], "hook", "gemini"], input=gemini_payload("kubectl delete pod x"),
+                          capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+    answer = json.loads(proc.stdout)
+    assert answer["decision"] == "deny"
+    assert "[verb.mutating]" in answer["reason"]
+    for stdin in (gemini_payload("kubectl get pods"), gemini_payload("kubectl delete pod x", tool="read_file")):
+        quiet = subprocess.run([HOOK[0], "hook", "gemini"], input=stdin, capture_output=True, text=True,
+                               timeout=60, check=False)  # fmt: skip
+        assert (quiet.returncode, quiet.stdout) == (0, "")
+    [record] = [json.loads(line) for line in (state_home / "kro" / "audit.jsonl").read_text().splitlines()]
+    assert (record["tool"], record["rule"]) == ("hook", "verb.mutating")
+
+
+def test_hook_usage() -> None:
+    """An unknown agent is a usage error (exit 2) naming the ones there are."""
+    proc = subprocess.run([HOOK[0], "hook", "cursor"], capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 2
+    assert "kro hook gemini" in proc.stderr
