@@ -255,7 +255,8 @@ def test_gemini_hook_protocol(state_home: Path) -> None:
     answer = json.loads(proc.stdout)
     assert answer["decision"] == "deny"
     assert "[verb.mutating]" in answer["reason"]
-    for stdin in (gemini_payload("kubectl get pods"), gemini_payload("kubectl delete pod x", tool="read_file")):
+    passing = (gemini_payload("kubectl get pods"), gemini_payload("kubectl delete pod x", tool="read_file"))
+    for stdin in passing:
         quiet = subprocess.run([HOOK[0], "hook", "gemini"], input=stdin, capture_output=True, text=True,
                                timeout=60, check=False)  # fmt: skip
         assert (quiet.returncode, quiet.stdout) == (0, "")
@@ -265,6 +266,7 @@ def test_gemini_hook_protocol(state_home: Path) -> None:
 
 def test_hook_usage() -> None:
     """An unknown agent is a usage error (exit 2) naming the ones there are."""
-    proc = subprocess.run([HOOK[0], "hook", "cursor"], capture_output=True, text=True, timeout=60, check=False)
+    proc = subprocess.run([HOOK[0], "hook", "cursor"], capture_output=True, text=True, timeout=60,
+                          check=False)  # fmt: skip
     assert proc.returncode == 2
     assert "kro hook gemini" in proc.stderr
