@@ -100,18 +100,25 @@ class ClaudeBench:
     def run(self, commands: list[str], *, options: tuple[str, ...] = (), output: str = "envelope",
             timeout: float = 240) -> Run:  # fmt: skip
         """Run `kro-run [options] -- claude -p …` with the model scripted to run `commands` with Bash."""
+        agent = [str(self.claude), "-p", "Look at the demo namespace.", "--allowedTools", "Bash",
+                 "--output-format", "json"]  # fmt: skip
+        return self.run_agent(ModelStandin(commands), lambda url: (agent, self.env(url)), options=options,
+                              output=output, timeout=timeout)  # fmt: skip
+
+    def run_agent(self, standin: Any, launch: Any, *, options: tuple[str, ...] = (), output: str = "envelope",
+                  timeout: float = 240) -> Run:  # fmt: skip
+        """Run `kro-run [options] -- AGENT…`; `launch(url)` gives the agent's argv and environment."""
         before = len(self.demo.cluster.requests())
         if self.audit_log.exists():
             self.audit_log.unlink()
-        with ModelStandin(commands) as standin:
+        with standin:
+            agent, env = launch(standin.url)
             argv = [
                 str(BIN / "kro-run"), "--kubeconfig", str(self.demo.kubeconfig), "--context", "kro-demo",
-                "--audit-log", str(self.audit_log), "--output", output, *options, "--",
-                str(self.claude), "-p", "Look at the demo namespace.", "--allowedTools", "Bash",
-                "--output-format", "json",
+                "--audit-log", str(self.audit_log), "--output", output, *options, "--", *agent,
             ]  # fmt: skip
             proc = subprocess.run(
-                argv, cwd=self.base / "work", env=self.env(standin.url), capture_output=True, text=True,
+                argv, cwd=self.base / "work", env=env, capture_output=True, text=True,
                 stdin=subprocess.DEVNULL, timeout=timeout, check=False,
             )  # fmt: skip
         audit = [json.loads(line) for line in self.audit_log.read_text().splitlines()] if (
