@@ -57,9 +57,9 @@ def envelopes_in(text: str) -> list[dict[str, Any]]:
 
 @dataclass
 class ClaudeBench:
-    """A home, a work dir and private XDG dirs for running Claude Code in a kro session."""
+    """A home, a work dir and private XDG dirs for one agent CLI run (Claude Code by default)."""
 
-    claude: Path
+    claude: Path | None
     demo: DemoHandle
     base: Path
 
@@ -100,6 +100,7 @@ class ClaudeBench:
     def run(self, commands: list[str], *, options: tuple[str, ...] = (), output: str = "envelope",
             timeout: float = 240) -> Run:  # fmt: skip
         """Run `kro-run [options] -- claude -p …` with the model scripted to run `commands` with Bash."""
+        assert self.claude is not None
         agent = [str(self.claude), "-p", "Look at the demo namespace.", "--allowedTools", "Bash",
                  "--output-format", "json"]  # fmt: skip
         return self.run_agent(ModelStandin(commands), lambda url: (agent, self.env(url)), options=options,

@@ -20,9 +20,9 @@ PROBE = "echo PATH=$PATH"
 
 
 @pytest.fixture
-def bench(claude_bin: Path, demo_cluster: DemoHandle, tmp_path: Path) -> ClaudeBench:
-    """A private home and work dir (the Claude bench; its claude is not used here)."""
-    return ClaudeBench(claude_bin, demo_cluster, tmp_path)
+def bench(demo_cluster: DemoHandle, tmp_path: Path) -> ClaudeBench:
+    """A private home and work dir for one agent run on the shared demo cluster."""
+    return ClaudeBench(None, demo_cluster, tmp_path)
 
 
 def first_path_entry(result: str) -> list[str]:
