@@ -270,3 +270,27 @@ def test_hook_usage() -> None:
                           check=False)  # fmt: skip
     assert proc.returncode == 2
     assert "kro hook gemini" in proc.stderr
+
+
+def test_hook_from_a_plain_install(tmp_path: Path) -> None:
+    """`pip install .` (no checkout on sys.path, run from elsewhere): `kro hook claude-code` works."""
+    target = tmp_path / "site"
+    install = subprocess.run(
+        [str(BIN / "python"), "-m", "pip", "install", "-q", "--no-deps", "--no-compile",
+         "--disable-pip-version-check", "--target", str(target), str(ROOT)],
+        capture_output=True, text=True, timeout=300, check=False, cwd=tmp_path,
+    )  # fmt: skip
+    assert install.returncode == 0, install.stderr
+    script = (
+        "import sys, kro.hooks.claude_code as hook, kro.cli\n"
+        f"assert hook.__file__.startswith({str(target)!r}), hook.__file__\n"
+        "raise SystemExit(kro.cli.main(['hook', 'claude-code']))\n"
+    )
+    env = dict(os.environ, PYTHONPATH=str(target), XDG_STATE_HOME=str(tmp_path / "state"))
+    proc = subprocess.run(
+        [str(BIN / "python"), "-c", script], input=payload("kubectl delete pod x"), capture_output=True,
+        text=True, timeout=60, check=False, cwd=tmp_path, env=env,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "[verb.mutating]" in denial(json.loads(proc.stdout))
+    assert (tmp_path / "state" / "kro" / "audit.jsonl").exists()
