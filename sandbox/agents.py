@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kro.sandbox import session_dir
+from kro.shims.errors import UsageError
 from kro.shims.session import Session
 
 AGENT_FILE = "agent.json"  # in the session dir: what the profile set up, for `kro doctor`
@@ -158,10 +159,14 @@ def hook_settings(hook: str, user: str | None) -> dict[str, object]:
     """Claude Code settings registering the hook command, merged into the user's --settings (file or JSON)."""
     settings: dict[str, object] = {}
     if user:
-        text = Path(user).read_text() if not user.lstrip().startswith("{") else user
-        loaded = json.loads(text)
-        if isinstance(loaded, dict):
-            settings = loaded
+        try:
+            loaded = json.loads(Path(user).read_text() if not user.lstrip().startswith("{") else user)
+        except (OSError, ValueError) as exc:
+            raise UsageError(f"claude --settings {user}: cannot be read as JSON ({exc}); kro-run merges its "
+                             "hook into it (or use --no-agent-setup)") from exc  # fmt: skip
+        if not isinstance(loaded, dict):
+            raise UsageError(f"claude --settings {user}: not a JSON object")
+        settings = loaded
     hooks = settings.setdefault("hooks", {})
     assert isinstance(hooks, dict)
     pre = hooks.setdefault("PreToolUse", [])

@@ -24,6 +24,7 @@ a JSON envelope (agents) or kubectl's own output (--output plain, for CI and peo
 EPILOG = """examples:
   kro-run --demo                          tour of kro against the bundled demo cluster
   kro-run claude                          Claude Code on the current context, read-only
+                                          (shell prefix, hook, system prompt: see --dry-run)
   kro-run --context prod -n web -- codex  pin context prod, namespace web only
   kro-run --output plain --redact --audit-log audit.jsonl -- contrib/ci/diagnose.sh
                                           CI diagnostics with kubectl's plain output (see contrib/ci)
