@@ -282,9 +282,9 @@ def test_hook_from_a_plain_install(tmp_path: Path) -> None:
     )  # fmt: skip
     assert install.returncode == 0, install.stderr
     script = (
-        "import sys, kro.hooks.claude_code as hook, kro.cli\n"
+        "import sys, kro.hooks.claude_code as hook, kro.dispatch\n"
         f"assert hook.__file__.startswith({str(target)!r}), hook.__file__\n"
-        "raise SystemExit(kro.cli.main(['hook', 'claude-code']))\n"
+        "raise SystemExit(kro.dispatch.main(['hook', 'claude-code']))\n"
     )
     env = dict(os.environ, PYTHONPATH=str(target), XDG_STATE_HOME=str(tmp_path / "state"))
     proc = subprocess.run(
