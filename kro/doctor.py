@@ -28,6 +28,7 @@ One line per check: ✔ fine, ✘ a problem (its fix on the next line), · infor
               the session's pinned context, kubeconfig, kubectl and audit log are the ones checked
   shim        inside a session: whether `kubectl` on PATH is the session's shim (a shell start-up
               file that resets PATH would let calls skip kro's policy)
+  agent       inside a session: what kro-run set up for the agent CLI (shell prefix, hook, prompt)
   kubectl     the real kubectl (PATH without kro's shims) and its client version
   kubetail    the real kubetail, if any (optional: without it kro answers kubetail through kubectl logs)
   kubeconfig  the files kubectl would read: --kubeconfig, else $KUBECONFIG, else ~/.kube/config
