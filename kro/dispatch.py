@@ -17,6 +17,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "approvals": ("kro.approvals.cli:approvals_main", "list the pending approval requests of your sessions"),
     "approve": ("kro.approvals.cli:approve_main", "show, dry-run and run approval request N once"),
     "deny": ("kro.approvals.cli:deny_main", "refuse approval request N"),
+    "hook": ("kro.hooks.claude_code:main", "agent hooks: 'kro hook claude-code' (PreToolUse, JSON on stdin)"),
     "schema": ("kro.schema_cache_commands:schema_main", "print the envelope's JSON Schema"),
     "cache": ("kro.schema_cache_commands:cache_main", "clear, prune or locate the bulk-output cache"),
 }

@@ -28,6 +28,7 @@ One line per check: ✔ fine, ✘ a problem (its fix on the next line), · infor
               the session's pinned context, kubeconfig, kubectl and audit log are the ones checked
   shim        inside a session: whether `kubectl` on PATH is the session's shim (a shell start-up
               file that resets PATH would let calls skip kro's policy)
+  agent       inside a session: what kro-run set up for the agent CLI (shell prefix, hook, prompt)
   kubectl     the real kubectl (PATH without kro's shims) and its client version
   kubetail    the real kubetail, if any (optional: without it kro answers kubetail through kubectl logs)
   kubeconfig  the files kubectl would read: --kubeconfig, else $KUBECONFIG, else ~/.kube/config
@@ -350,6 +351,19 @@ def check_cache(root: Path) -> Check:
     return Check("cache", "warn", f"{root} cannot be created: {parent} is not writable", fix)
 
 
+def check_agent(env: Mapping[str, str]) -> Check:
+    """What kro-run set up for the agent in this session (sandbox/agents.py), from agent.json."""
+    path = Path(env.get("KRO_SESSION", "")) / "agent.json"
+    try:
+        record = json.loads(path.read_text())
+    except FileNotFoundError:
+        return Check("agent", "info", "none (not an agent kro knows, or kro-run --no-agent-setup)")
+    except (OSError, ValueError) as exc:
+        return Check("agent", "warn", f"{path} cannot be read: {exc}")
+    items = "; ".join(str(item[0]) for item in record.get("items") or [])
+    return Check("agent", "info", f"{record.get('title')}: {items} (kro-run --no-agent-setup turns it off)")
+
+
 def diagnose(args: argparse.Namespace, env: Mapping[str, str]) -> list[Check]:
     """Every check, in order; later ones are skipped when what they need is missing."""
     checks = [check_kro()]
@@ -357,6 +371,7 @@ def diagnose(args: argparse.Namespace, env: Mapping[str, str]) -> list[Check]:
     checks.append(session_check)
     if session:
         checks.append(check_shim(session, env))
+        checks.append(check_agent(env))
         kubectl: str | None = session.kubectl
         kubetail = session.kubetail
         audit = Path(args.audit_log or session.audit_log)

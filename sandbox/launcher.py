@@ -24,6 +24,7 @@ a JSON envelope (agents) or kubectl's own output (--output plain, for CI and peo
 EPILOG = """examples:
   kro-run --demo                          tour of kro against the bundled demo cluster
   kro-run claude                          Claude Code on the current context, read-only
+                                          (shell prefix, hook, system prompt: see --dry-run)
   kro-run --context prod -n web -- codex  pin context prod, namespace web only
   kro-run --output plain --redact --audit-log audit.jsonl -- contrib/ci/diagnose.sh
                                           CI diagnostics with kubectl's plain output (see contrib/ci)
@@ -79,6 +80,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--approval-ttl", metavar="DURATION",
         help="with --approvals: a request expires after this long (default 15m; e.g. 90s, 1h)",
     )  # fmt: skip
+    parser.add_argument(
+        "--no-agent-setup", action="store_true",
+        help="do not set up a known agent CLI (claude: shell prefix, hook, system prompt; see README)",
+    )  # fmt: skip
+    parser.add_argument("--dry-run", action="store_true", help="print what would be run and set; run nothing")
     parser.add_argument("cmd", nargs=argparse.REMAINDER, help="the command to run (after --)")
     return parser
 
@@ -163,7 +169,7 @@ def run(argv: list[str]) -> int:
             session = launch.enable(session, sources, ttl, confined=bool(bwrap))
             stack.callback(launch.disable, session)
         child_env = agent_env(env, session)
-        if not cmd:
+        if not cmd and not args.dry_run:
             from kro.sandbox.tour import run_tour
 
             code = run_tour(session, child_env)
@@ -171,6 +177,18 @@ def run(argv: list[str]) -> int:
                 return code
             cmd = [os.environ.get("SHELL") or "/bin/sh"]
             sys.stderr.write(f"kro: starting {cmd[0]} in the session; exit it to end the session\n")
+        from kro.sandbox import agents
+
+        no_setup = args.no_agent_setup
+        agent = agents.Setup(None, cmd) if no_setup else agents.prepare(cmd, session, env, bool(bwrap))
+        cmd = agent.argv
+        child_env.update(agent.env)
+        if args.dry_run:
+            from kro.sandbox.dry_run import describe
+
+            sys.stdout.write(describe(session, cmd, env, child_env, agent, confined=bool(bwrap),
+                                      agent_setup=not args.no_agent_setup))  # fmt: skip
+            return 0
         program = _resolve_cmd(cmd, child_env)
         if bwrap:
             from kro.sandbox import confine
@@ -178,7 +196,7 @@ def run(argv: list[str]) -> int:
             box = confine.ConfineOptions(
                 bwrap, os.getcwd(), tuple(args.rw), tuple(args.pass_env), args.kubeconfig
             )
-            return confine.run_confined(session, env, child_env, cmd, box)
+            return confine.run_confined(session, {**env, **agent.env}, child_env, cmd, box)
         if not args.demo:
             stack.pop_all()  # the session dir outlives us; the next kro-run reclaims it
             os.execve(program, cmd, child_env)

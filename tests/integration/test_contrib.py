@@ -1,4 +1,4 @@
-"""contrib/: the Claude Code PreToolUse hook, and the CI examples run against the demo cluster (issue 9)."""
+"""contrib/: the CI examples, run against the demo cluster."""
 
 from __future__ import annotations
 
@@ -7,216 +7,18 @@ import os
 import shlex
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from kro_testing import BIN, KroSession
+from kro_testing import BIN
 
 from kro.audit_command import problems
 from kro.democluster.fixture import CRASHLOOP_POD
 
 ROOT = Path(__file__).resolve().parents[2]
-HOOK = ROOT / "contrib" / "claude-code" / "kro-pretooluse.py"
 CI = ROOT / "contrib" / "ci"
-
-
-def payload(command: str, tool: str = "Bash", cwd: str = "/tmp") -> str:
-    """A PreToolUse payload as Claude Code sends it on the hook's stdin."""
-    return json.dumps(
-        {
-            "session_id": "0b7c9e2a-5d1f-4c3e-9a8b-1f2e3d4c5b6a",
-            "transcript_path": "/home/user/.claude/projects/demo/0b7c9e2a.jsonl",
-            "cwd": cwd,
-            "permission_mode": "default",
-            "hook_event_name": "PreToolUse",
-            "tool_name": tool,
-            "tool_input": {"command": command, "description": "Inspect the cluster"},
-            "tool_use_id": "toolu_01ABCDEFGHJKMNPQRSTVWXYZ",
-        }
-    )
-
-
-def hook_env(path: str | None = None) -> dict[str, str]:
-    """The hook's environment outside a kro session, with the venv's `kro` on PATH."""
-    env = {k: v for k, v in os.environ.items() if k != "KRO_SESSION"}
-    env["PATH"] = path if path is not None else f"{BIN}{os.pathsep}{env.get('PATH', '')}"
-    return env
-
-
-def run_hook(stdin: str, env: dict[str, str] | None = None) -> tuple[int, dict[str, Any] | None, str]:
-    """Run the hook; returns (exit code, the decision it printed or None, stderr)."""
-    proc = subprocess.run(
-        [sys.executable, str(HOOK)], input=stdin, capture_output=True, text=True,
-        env=env or hook_env(), timeout=60, check=False,
-    )  # fmt: skip
-    return proc.returncode, (json.loads(proc.stdout) if proc.stdout.strip() else None), proc.stderr
-
-
-def denial(decision: dict[str, Any] | None) -> str:
-    """The reason of a deny decision (asserting its shape)."""
-    assert decision is not None
-    out = decision["hookSpecificOutput"]
-    assert out["hookEventName"] == "PreToolUse"
-    assert out["permissionDecision"] == "deny"
-    reason: str = out["permissionDecisionReason"]
-    return reason
-
-
-DENY = [
-    pytest.param("/usr/bin/kubectl get pods", "runs a kubectl binary by path", id="direct-binary"),
-    pytest.param("./bin/kubectl get pods", "runs a kubectl binary by path", id="relative-binary"),
-    pytest.param("kubectl.1.32 get pods", "runs a real kubectl binary directly", id="versioned-binary"),
-    pytest.param("command kubectl delete pod x", "[verb.mutating]", id="command"),
-    pytest.param("command -p kubectl get pods", "searches a default PATH", id="command-p"),
-    pytest.param("env FOO=1 kubectl delete pod x", "[verb.mutating]", id="env"),
-    pytest.param("env -i kubectl get pods", "clears the environment", id="env-i"),
-    pytest.param("PATH=/usr/bin kubectl get pods", "changes PATH", id="path-assignment"),
-    pytest.param("export PATH=/usr/bin; kubectl get pods", "changes PATH", id="path-export"),
-    pytest.param("KUBECONFIG=/tmp/other kubectl get pods", "sets KUBECONFIG", id="kubeconfig-assignment"),
-    pytest.param("kubectl get pods -o name | xargs kubectl delete", "[verb.mutating]", id="xargs"),
-    pytest.param("cat pods.txt | xargs kubectl", "takes kubectl's command from stdin", id="xargs-no-verb"),
-    pytest.param("sh -c 'kubectl delete ns x'", "[verb.mutating]", id="sh-c"),
-    pytest.param('bash -lc "kubectl -n get delete pod x"', "[verb.mutating]", id="bash-c-flag-value"),
-    pytest.param("bash <<< 'kubectl delete pod x'", "[verb.mutating]", id="here-string"),
-    pytest.param("bash <<EOF\nkubectl delete pod x\nEOF", "[verb.mutating]", id="here-doc-to-shell"),
-    pytest.param("echo 'kubectl delete pod x' | sh", "runs a script from stdin", id="pipe-to-sh"),
-    pytest.param("eval 'kubectl delete pod x'", "[verb.mutating]", id="eval"),
-    pytest.param("exec kubectl delete pod x", "[verb.mutating]", id="exec"),
-    pytest.param("sudo kubectl get pods", "as another user", id="sudo"),
-    pytest.param("timeout 5 kubectl delete pod x", "[verb.mutating]", id="timeout"),
-    pytest.param("watch -n 5 kubectl delete pod x", "[verb.mutating]", id="watch"),
-    pytest.param("find . -name '*.yaml' -exec kubectl apply -f {} \\;", "[verb.mutating]", id="find-exec"),
-    pytest.param(
-        "kubectl get pods && kubectl delete pod x", "`kubectl delete pod x` is blocked", id="and-list"
-    ),
-    pytest.param("kubectl version; kubectl delete pod x", "`kubectl delete pod x` is blocked", id="sequence"),
-    pytest.param("(cd /tmp && kubectl delete pod x)", "[verb.mutating]", id="subshell"),
-    pytest.param('echo "$(kubectl delete pod x)"', "[verb.mutating]", id="command-substitution"),
-    pytest.param("echo `kubectl delete pod x`", "[verb.mutating]", id="backticks"),
-    pytest.param("ku''bectl delete pod x", "[verb.mutating]", id="quoted-name"),
-    pytest.param("echo a#b; kubectl delete pod x", "[verb.mutating]", id="hash-inside-word"),
-    pytest.param("kubectl get secrets -o yaml", "[secret.value-exposure]", id="secret-values"),
-    pytest.param("kubectl --context other get pods", "[global.context-pinned]", id="context-unpinned"),
-    pytest.param("kubectl logs $POD", "shell expansions", id="expansion"),
-    pytest.param(
-        "python3 -c \"import os; os.system('kubectl delete pod x')\"", "runs code kro cannot see", id="python"
-    ),
-    pytest.param("docker run bitnami/kubectl delete pod x", "runs kubectl somewhere else", id="container"),
-    pytest.param("alias k=kubectl", "hides kubectl behind an alias", id="alias"),
-    pytest.param('kubectl() { command kubectl "$@"; }', "redefines kubectl", id="function"),
-    pytest.param("kubectl-neat get pod x", "kubectl plugin binary", id="plugin-binary"),
-    pytest.param("kubectl get pods 'unbalanced", "could not parse this command", id="unbalanced-quotes"),
-]
-
-ALLOW = [
-    pytest.param("kubectl get pods", id="bare-read"),
-    pytest.param("kubectl get pods -n demo -o wide 2>&1 | head -20", id="read-in-pipeline"),
-    pytest.param("kubectl logs web --tail 10 > /tmp/web.log", id="redirect-keeps-flag-value"),
-    pytest.param("kubectl get pods -o name | xargs kubectl describe", id="xargs-read"),
-    pytest.param("env FOO=1 timeout 10 kubectl get pods", id="wrapped-read"),
-    pytest.param("kubectl get pods # then kubectl delete pod x", id="comment"),
-    pytest.param("kubectl get pods -o jsonpath='{.items[*].metadata.name}'", id="jsonpath"),
-    pytest.param("kubectl-ro get pods", id="kubectl-ro"),
-    pytest.param("ls -la", id="unrelated"),
-    pytest.param("echo kubectl", id="echo-word"),
-    pytest.param("grep -rn 'kubectl delete' docs/", id="grep"),
-    pytest.param("command -v kubectl", id="command-v"),
-    pytest.param("git commit -m 'document kubectl usage'", id="commit-message"),
-    pytest.param("cat > notes.md <<'EOF'\nkubectl delete pod x\nEOF", id="here-doc-data"),
-    pytest.param("bash ./build.sh", id="script-without-kubectl"),
-]
-
-
-@pytest.mark.parametrize(("command", "reason"), DENY)
-def test_hook_denies(command: str, reason: str) -> None:
-    """Blocked or shim-skipping kubectl calls: a deny decision naming the reason, exit 0."""
-    code, decision, stderr = run_hook(payload(command))
-    assert code == 0, stderr
-    text = denial(decision)
-    assert reason in text
-    assert text.startswith("kro (read-only Kubernetes session) refused this Bash command:")
-
-
-@pytest.mark.parametrize("command", ALLOW)
-def test_hook_allows_silently(command: str) -> None:
-    """Allowed reads and commands without kubectl: no output, exit 0."""
-    assert run_hook(payload(command)) == (0, None, "")
-
-
-def test_hook_direct_binary_denied_even_when_allowed() -> None:
-    """A path to the real kubectl is refused although the policy allows the read, and the way out is named."""
-    text = denial(run_hook(payload("/usr/bin/kubectl get pods -n demo"))[1])
-    assert "[" not in text.split("\n")[1], "the read itself is not blocked by the policy"
-    assert "run it as plain `kubectl get pods -n demo`" in text
-
-
-@pytest.mark.parametrize(
-    ("stdin", "denied"),
-    [
-        pytest.param(payload("kubectl delete pod x", tool="Read"), False, id="other-tool"),
-        pytest.param(json.dumps({"tool_name": "Bash", "tool_input": {}}), False, id="no-command"),
-        pytest.param("not json", False, id="garbage"),
-        pytest.param(
-            '{"tool_name": "Bash", "tool_input": {"command": "kubectl delete',
-            True,
-            id="cut-mentioning-kubectl",
-        ),
-    ],
-)
-def test_hook_odd_payloads(stdin: str, denied: bool) -> None:
-    """Payloads it cannot use pass, unless they mention kubectl (a broken hook must not fail open)."""
-    code, decision, _ = run_hook(stdin)
-    assert code == 0
-    assert (decision is not None) == denied
-    if denied:
-        assert "kro's hook failed" in denial(decision)
-
-
-def test_hook_fails_closed_without_kro(tmp_path: Path) -> None:
-    """No `kro` to ask: kubectl commands are refused with the fix, others still pass."""
-    env = hook_env(path=str(tmp_path))
-    assert "install kro or set KRO_BIN" in denial(run_hook(payload("kubectl get pods"), env)[1])
-    assert run_hook(payload("ls"), env) == (0, None, "")
-
-
-def test_hook_inside_a_session(kro_session: KroSession, tmp_path: Path) -> None:
-    """In a kro session the hook pins decisions to the session's context; the shim by path is fine."""
-    real = shutil.which("kubectl") or "/usr/bin/kubectl"
-    cases = {
-        "pinned": ("kubectl --context kro-demo-other get pods", "pinned to context 'kro-demo'"),
-        "same-context": ("kubectl --context kro-demo get pods", None),
-        "read": ("kubectl get pods", None),
-        "shim-by-path": ('"$KRO_SESSION/bin/kubectl" get pods', None),
-        "real-binary": (f"{real} get pods", "runs a kubectl binary by path"),
-    }
-    lines = []
-    for name, (command, _) in cases.items():
-        (tmp_path / f"{name}.json").write_text(payload(command))
-        lines.append(f"{sys.executable} {HOOK} < {tmp_path}/{name}.json > {tmp_path}/{name}.out")
-    env = kro_session.env(PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}")
-    proc = kro_session.sh("\n".join(lines), env=env)
-    assert proc.returncode == 0, proc.stderr
-    for name, (_, reason) in cases.items():
-        out = (tmp_path / f"{name}.out").read_text()
-        if reason is None:
-            assert out == "", (name, out)
-        else:
-            assert reason in denial(json.loads(out)), name
-    assert kro_session.audit() == [], "the hook decides without running kubectl"
-
-
-def test_claude_settings_snippet() -> None:
-    """settings.json registers the hook for the Bash tool under hooks.PreToolUse."""
-    settings = json.loads((ROOT / "contrib" / "claude-code" / "settings.json").read_text())
-    [entry] = settings["hooks"]["PreToolUse"]
-    assert entry["matcher"] == "Bash"
-    [hook] = entry["hooks"]
-    assert hook["type"] == "command"
-    assert hook["command"].endswith('kro-pretooluse.py"')
-    assert os.access(HOOK, os.X_OK)
 
 
 # --- CI examples --------------------------------------------------------------------------------

@@ -1,35 +1,16 @@
-#!/usr/bin/env python3
-"""Claude Code PreToolUse hook: refuse Bash commands whose kubectl calls kro blocks or could not see.
-
-Reads the hook payload (JSON) on stdin. For a Bash tool call it parses the shell command, finds every
-kubectl/kubetail invocation (through ;, &&, ||, |, subshells, $(...), `...`, sh -c, eval, env,
-command, exec, xargs, timeout, nice, watch, find -exec, ...), asks `kro check --batch` about each,
-and denies the tool call when any is blocked. It also denies calls that could skip the session's
-kubectl shim even when the policy would allow them: a path to a real binary (/usr/bin/kubectl,
-kubectl.1.32), sudo, a changed PATH, env -i. Commands it cannot parse, or that hand kubectl to code
-it cannot see (python -c, `| sh`, ssh), are denied only when they mention kubectl (fail closed).
-Anything else is allowed silently: no output, exit 0.
-
-Stdlib only (Python 3.11+). Environment: KRO_BIN (path of `kro`, default: `kro` on PATH),
-KRO_SESSION (set by kro-run; the session's pinned context and namespaces are used).
-"""
+"""Find every kubectl/kubetail call in a shell command, and the ways it could skip the session's shim."""
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shlex
-import shutil
-import subprocess
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 TOOLS = ("kubectl", "kubetail")
 SHIM_MARKER = b"kro.shims.shim"  # what kro's session shims carry (kro.sandbox.session_dir)
 MAX_DEPTH = 8
-CHECK_TIMEOUT = 20.0
 
 
 def _names(text: str) -> frozenset[str]:
@@ -73,13 +54,6 @@ RUNNERS = _names(
     "perl ruby node nodejs deno bun php lua luajit awk gawk mawk nawk Rscript R julia osascript tclsh wish "
     "expect pwsh powershell java groovy scala jshell make gmake just task source . parallel script "
     "tmux screen"
-)
-
-HEADER = "kro (read-only Kubernetes session) refused this Bash command:"
-FOOTER = (
-    "Run kubectl as plain `kubectl …` in its own shell command: in a kro session that kubectl is "
-    "kro's shim, which checks, pins and audits every call. If a change is needed, give the user "
-    "the exact command to run instead of working around kro."
 )
 
 
@@ -503,7 +477,7 @@ def _record(
 
 def _shell(args: list[str], redirs: list[tuple[str, str]], scan: Scan, depth: int, shown: list[str]) -> None:
     """sh/bash/zsh …: walk the -c string or the here-doc/here-string; a script file is opaque."""
-    has_c = False
+    has_c = login = False
     i = 0
     while i < len(args):
         arg = args[i]
@@ -514,17 +488,25 @@ def _shell(args: list[str], redirs: list[tuple[str, str]], scan: Scan, depth: in
             i += 2
             continue
         if arg.startswith("--"):
+            login = login or arg == "--login"
             i += 1
             continue
         if arg[:1] in "-+" and len(arg) > 1:
             has_c = has_c or "c" in arg[1:]
+            login = login or (arg[0] == "-" and "l" in arg[1:])
             i += 2 if ("o" in arg[1:] or "O" in arg[1:]) else 1
             continue
         break
     rest = args[i:]
     if has_c:
         if rest:
+            outer, reset = scan.path_change, None
+            if login:  # /etc/profile and ~/.profile rebuild PATH before the -c string runs
+                reset = f"`{_q(shown, 60)}` starts a login shell, whose start-up files reset PATH,"
+                scan.path_change = reset
             walk(rest[0], scan, depth + 1)
+            if reset is not None and scan.path_change == reset:
+                scan.path_change = outer
         return
     stdin = [target for op, target in redirs if op in ("<<", "<<<")]
     if not rest and stdin:
@@ -694,129 +676,3 @@ WRAPPERS: dict[str, Callable[[Wrapped], None]] = {
     "find": _find,
     "flock": _flock,
 }
-
-
-# --- deciding ---------------------------------------------------------------------------------
-
-
-def session_pins(env: dict[str, str]) -> tuple[list[str], str | None]:
-    """`kro check` options pinning the session's context and namespaces (and an error, if any)."""
-    directory = env.get("KRO_SESSION")
-    if not directory:
-        return [], None
-    path = os.path.join(directory, "session.json")
-    try:
-        with open(path, encoding="utf-8") as handle:
-            session = json.load(handle)
-        options = ["--context", str(session["context"])]
-        for namespace in session.get("namespaces") or []:
-            options += ["--namespace", str(namespace)]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        return [], f"the kro session file {path} cannot be read ({exc}); restart the agent with kro-run"
-    return options, None
-
-
-def check(calls: list[Call], env: dict[str, str]) -> tuple[list[dict[str, object]], str | None]:
-    """The policy's decision for each call (one `kro check --batch` run), or why there are none."""
-    pins, error = session_pins(env)
-    if error:
-        return [], error
-    kro = env.get("KRO_BIN") or shutil.which("kro", path=env.get("PATH"))
-    if not kro:
-        return [], "`kro` is not on PATH, so its kubectl calls cannot be checked (install kro or set KRO_BIN)"
-    lines = "".join(json.dumps({"argv": list(c.args), "tool": c.tool}) + "\n" for c in calls)
-    try:
-        proc = subprocess.run(
-            [kro, "check", "--batch", *pins], input=lines, capture_output=True, text=True,
-            timeout=CHECK_TIMEOUT, check=False,
-        )  # fmt: skip
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return [], f"`kro check` could not run ({exc})"
-    answers = [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
-    if proc.returncode != 0 or len(answers) != len(calls):
-        detail = proc.stderr.strip().splitlines()[-1:] or [f"exit {proc.returncode}"]
-        return [], f"`kro check` failed ({detail[0]})"
-    return answers, None
-
-
-def reasons(scan: Scan, env: dict[str, str]) -> list[str]:
-    """Why the command must be refused (empty: let it run)."""
-    found = list(scan.problems)
-    checkable = [c for c in scan.calls if c.args]
-    answers: list[dict[str, object]] = []
-    if checkable:
-        answers, error = check(checkable, env)
-        if error:
-            return [*found, error]
-    verdicts = dict(zip(checkable, answers, strict=True))
-    for call in scan.calls:
-        answer = verdicts.get(call)
-        if answer is not None and "error" in answer:
-            found.append(f"`{call.shown}` cannot be checked: {answer['error']}")
-        elif answer is not None and answer.get("allowed") is not True:
-            found.append(
-                f"`{call.shown}` is blocked by kro's read-only policy [{answer.get('rule')}]: "
-                f"{answer.get('reason')}"
-            )
-        elif call.unchecked:
-            found.append(call.unchecked)
-        if call.problem:
-            found.append(call.problem)
-    return list(dict.fromkeys(found))
-
-
-def decide(command: str, cwd: str, env: dict[str, str]) -> list[str]:
-    """The reasons to refuse one Bash command (empty when it may run)."""
-    scan = Scan(command, cwd)
-    try:
-        walk(command, scan)
-    except (ValueError, StopIteration, IndexError) as exc:
-        if scan.mentions:
-            return [
-                f"kro could not parse this command ({exc}) and it mentions kubectl, so it is refused "
-                "(fail closed); fix the quoting or run the kubectl call on its own"
-            ]
-        return []
-    return reasons(scan, env)
-
-
-def deny(reasons_: list[str]) -> None:
-    """Print Claude Code's PreToolUse deny decision."""
-    shown = reasons_[:6] + ([f"… and {len(reasons_) - 6} more"] if len(reasons_) > 6 else [])
-    text = "\n".join([HEADER, *(f"- {r}" for r in shown), FOOTER])
-    out = {
-        "hookSpecificOutput": {
-            "hookEventName": "PreToolUse",
-            "permissionDecision": "deny",
-            "permissionDecisionReason": text,
-        }
-    }
-    sys.stdout.write(json.dumps(out) + "\n")
-
-
-def main() -> int:
-    """Read the hook payload on stdin; print a deny decision or nothing."""
-    raw = sys.stdin.buffer.read()
-    try:
-        payload = json.loads(raw)
-        if not isinstance(payload, dict):
-            raise ValueError("the hook payload is not a JSON object")
-        if payload.get("tool_name") != "Bash":
-            return 0
-        tool_input = payload.get("tool_input")
-        command = tool_input.get("command") if isinstance(tool_input, dict) else None
-        if not isinstance(command, str):
-            return 0
-        cwd = payload.get("cwd") if isinstance(payload.get("cwd"), str) else os.getcwd()
-        found = decide(command, str(cwd), dict(os.environ))
-    except Exception as exc:  # a crashing hook lets the call through: fail closed instead
-        if any(tool.encode() in raw.lower() for tool in TOOLS):
-            deny([f"kro's hook failed ({type(exc).__name__}: {exc}) on a command mentioning kubectl"])
-        return 0
-    if found:
-        deny(found)
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

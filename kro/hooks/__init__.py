@@ -1,0 +1,1 @@
+"""Agent hooks shipped with kro (`kro hook claude-code`)."""
