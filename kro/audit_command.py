@@ -7,18 +7,26 @@ import re
 import sys
 import time
 from calendar import timegm
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import orjson
 
 from kro.shims.audit import MAX_RECORD, default_path
-from kro.shims.errors import UsageError
+from kro.shims.errors import ExitStatus, UsageError
 
-FIELDS: dict[str, tuple[type, ...]] = {
+_HEAD: dict[str, tuple[type, ...]] = {
     "ts": (str,),
     "session": (str,),
     "pid": (int,),
+    "call": (str,),
+    "event": (str,),
     "tool": (str,),
+}
+# The call record: written once the policy has decided, before anything runs.
+CALL_FIELDS: dict[str, tuple[type, ...]] = {
+    **_HEAD,
     "argv": (list,),
     "context": (str, type(None)),
     "decision": (str,),
@@ -26,7 +34,21 @@ FIELDS: dict[str, tuple[type, ...]] = {
     "reason": (str,),
     "exit_code": (int, type(None)),
     "duration_ms": (int, float),
+    "exec": (bool,),
 }
+# The outcome record: written when the call has ended (joined to its call record by `call`).
+OUTCOME_FIELDS: dict[str, tuple[type, ...]] = {
+    **_HEAD,
+    "exit_code": (int,),
+    "duration_ms": (int, float),
+    "bytes": (int, type(None)),
+    "timed_out": (bool,),
+    "signal": (int, type(None)),
+    "error": (str, type(None)),
+}
+# Records written before outcome records existed: one per call, without call/event/exec.
+LEGACY_FIELDS = {k: v for k, v in CALL_FIELDS.items() if k not in ("call", "event", "exec")}
+_OUTCOME_KEYS = ("exit_code", "duration_ms", "bytes", "timed_out", "signal", "error")
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)([smhd])")
 _UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _TS = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
@@ -45,8 +67,15 @@ def ts_seconds(ts: str) -> float:
     return timegm(time.strptime(ts[:19], "%Y-%m-%dT%H:%M:%S")) + int(ts[20:23]) / 1000
 
 
+def _fields(record: dict[str, Any]) -> dict[str, tuple[type, ...]]:
+    event = record.get("event")
+    if event == "outcome":
+        return OUTCOME_FIELDS
+    return CALL_FIELDS if "event" in record else LEGACY_FIELDS
+
+
 def problems(line: bytes) -> list[str]:
-    """What is wrong with one audit line (empty when it is well-formed)."""
+    """What is wrong with one audit line on its own (empty when it is a well-formed record of either kind)."""
     if len(line) + 1 > MAX_RECORD:
         return [f"record is {len(line) + 1} bytes, over {MAX_RECORD}"]
     try:
@@ -55,39 +84,112 @@ def problems(line: bytes) -> list[str]:
         return [f"not JSON: {exc}"]
     if not isinstance(record, dict):
         return ["not a JSON object"]
-    found = [f"missing {k}" for k in FIELDS if k not in record]
+    fields = _fields(record)
+    found = [f"missing {k}" for k in fields if k not in record]
     found += [
         f"{k} has type {type(v).__name__}"
         for k, v in record.items()
-        if k in FIELDS and not isinstance(v, FIELDS[k])
+        if k in fields and not isinstance(v, fields[k])
     ]
-    found += [f"unexpected key {k}" for k in record if k not in FIELDS]
-    if not found:
-        if record["decision"] not in ("allowed", "blocked"):
-            found.append(f"decision {record['decision']!r}")
-        if not _TS.fullmatch(record["ts"]):
-            found.append(f"ts {record['ts']!r} is not RFC 3339 UTC with ms")
-        if not all(isinstance(a, str) for a in record["argv"]):
-            found.append("argv holds a non-string")
-        if record["decision"] == "blocked" and not (record["rule"] and record["reason"]):
-            found.append("blocked without rule and reason")
+    found += [f"unexpected key {k}" for k in record if k not in fields]
+    if found:
+        return found
+    if record.get("event") not in (None, "call", "outcome"):
+        found.append(f"event {record['event']!r}")
+    if not _TS.fullmatch(record["ts"]):
+        found.append(f"ts {record['ts']!r} is not RFC 3339 UTC with ms")
+    if fields is OUTCOME_FIELDS:
+        return found
+    if record["decision"] not in ("allowed", "blocked"):
+        found.append(f"decision {record['decision']!r}")
+    if not all(isinstance(a, str) for a in record["argv"]):
+        found.append("argv holds a non-string")
+    if record["decision"] == "blocked" and not (record["rule"] and record["reason"]):
+        found.append("blocked without rule and reason")
     return found
+
+
+def calls(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One view per call, in log order: the call record with its outcome's fields folded in.
+
+    `state` says what is known: "blocked", "done" (an outcome record), "exec" (plain mode replaced the shim
+    with the tool, so no outcome is recorded) or "started" (no outcome record: still running, or it was lost).
+    """
+    views: list[dict[str, Any]] = []
+    pending: dict[tuple[object, object], dict[str, Any]] = {}
+    for record in records:
+        if record.get("event") == "outcome":
+            view = pending.pop((record.get("session"), record.get("call")), None)
+            if view is not None:
+                view.update({k: record.get(k) for k in _OUTCOME_KEYS}, state="done")
+            continue
+        view = {k: v for k, v in record.items() if k != "event"}
+        if record.get("decision") == "blocked":
+            view["state"] = "blocked"
+        elif "event" not in record:
+            view["state"] = "done"
+        else:
+            view["state"] = "exec" if record.get("exec") else "started"
+            pending[(record.get("session"), record.get("call"))] = view
+        views.append(view)
+    return views
+
+
+def _records(path: Path) -> Iterator[dict[str, Any]]:
+    for line in path.read_bytes().splitlines():
+        try:
+            record = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            continue
+        if isinstance(record, dict):
+            yield record
+
+
+def _describe(view: dict[str, Any]) -> str:
+    state = view.get("state")
+    if state == "blocked":
+        return f"[{view.get('rule')}] {view.get('reason')}"
+    if state == "exec":
+        return "run by exec (plain mode): the outcome is not recorded"
+    if state == "started":
+        return "started; no outcome recorded (still running, or the outcome record was lost)"
+    parts = [f"exit {view.get('exit_code')}", f"{view.get('duration_ms')} ms"]
+    if view.get("timed_out"):
+        parts.append("timed out")
+    if view.get("error"):
+        parts.append(str(view["error"]))
+    return ", ".join(parts)
 
 
 def _verify(path: Path) -> int:
     count = bad = 0
+    open_calls: set[tuple[object, object]] = set()
     for n, line in enumerate(path.read_bytes().split(b"\n"), 1):
         if not line:
             continue
         count += 1
-        for problem in problems(line):
+        found = problems(line)
+        if not found:
+            record = orjson.loads(line)
+            key = (record["session"], record.get("call"))
+            if record.get("event") == "call":
+                if key in open_calls:
+                    found.append(f"call id {record['call']} is used twice")
+                elif record["decision"] == "allowed" and not record["exec"]:
+                    open_calls.add(key)
+            elif record.get("event") == "outcome":
+                if key not in open_calls:
+                    found.append(f"outcome of call {record['call']} without its call record before it")
+                open_calls.discard(key)
+        for problem in found:
             bad += 1
             sys.stdout.write(f"{path}:{n}: {problem}\n")
     if bad:
         sys.stdout.write(f"FAIL: {bad} problem(s) in {count} records\n")
-        return 1
-    sys.stdout.write(f"OK: {count} well-formed records in {path}\n")
-    return 0
+        return ExitStatus.FAILED
+    tail = f" ({len(open_calls)} call(s) without an outcome record)" if open_calls else ""
+    sys.stdout.write(f"OK: {count} well-formed records in {path}{tail}\n")
+    return ExitStatus.OK
 
 
 def main(argv: list[str]) -> int:
@@ -95,8 +197,12 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(
         prog="kro audit",
         description=(
-            "Read kro's audit log: one JSON line per kubectl/kubetail/MCP attempt, allowed or blocked "
-            "(ts, session, pid, tool, argv, context, decision, rule, reason, exit_code, duration_ms)."
+            "Read kro's audit log, one line per kubectl/kubetail/MCP call. The log holds a call record "
+            "per attempt, written before anything runs (ts, session, pid, call, event=call, tool, argv, "
+            "context, decision, rule, reason, exit_code, duration_ms, exec), and for an allowed call an "
+            "outcome record when it ends (ts, session, pid, call, event=outcome, tool, exit_code, "
+            "duration_ms, bytes, timed_out, signal, error). A call with no outcome record is shown as "
+            "started (still running, or the record was lost), or as run by exec in plain mode."
         ),
         epilog=(
             "examples:\n"
@@ -131,24 +237,18 @@ def main(argv: list[str]) -> int:
     if args.action == "verify":
         return _verify(path)
     cutoff = time.time() - parse_duration(args.since) if args.since else None
-    for line in path.read_bytes().splitlines():
-        try:
-            record = orjson.loads(line)
-        except orjson.JSONDecodeError:
+    for view in calls(_records(path)):
+        if args.blocked and view.get("state") != "blocked":
             continue
-        if args.blocked and record.get("decision") != "blocked":
-            continue
-        if cutoff is not None and ts_seconds(str(record.get("ts"))) < cutoff:
+        if cutoff is not None and ts_seconds(str(view.get("ts"))) < cutoff:
             continue
         if args.json:
-            sys.stdout.write(line.decode() + "\n")
+            sys.stdout.write(orjson.dumps(view).decode() + "\n")
             continue
-        mark = "✔" if record.get("decision") == "allowed" else "✘"
-        argv_text = " ".join(record.get("argv") or [])
-        tail = (
-            "" if record.get("decision") == "allowed" else f"  [{record.get('rule')}] {record.get('reason')}"
-        )
+        mark = "✘" if view.get("state") == "blocked" else "✔"
+        argv_text = " ".join(view.get("argv") or [])
         sys.stdout.write(
-            f"{record.get('ts')} {mark} {record.get('tool')} {argv_text}  ({record.get('context')}){tail}\n"
+            f"{view.get('ts')} {mark} {view.get('tool')} {argv_text}  ({view.get('context')})"
+            f"  {_describe(view)}\n"
         )
-    return 0
+    return ExitStatus.OK

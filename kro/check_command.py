@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from kro.shims import json_codec
 from kro.shims.decide import TOOLS, decide_argv
-from kro.shims.errors import UsageError
+from kro.shims.errors import ExitStatus, UsageError
 from kro.shims.model import Pins
 
 TYPE_CHECKING = False
@@ -128,4 +128,4 @@ def main(argv: list[str]) -> int:
         sys.stdout.buffer.write(json_codec.dumps(decision.as_dict()) + b"\n")
     else:
         sys.stdout.write("OK\n" if decision.allowed else f"BLOCKED: {decision.reason}\n")
-    return 0 if decision.allowed else 1
+    return ExitStatus.OK if decision.allowed else ExitStatus.FAILED

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-from kro.shims.errors import guarded
+from kro.shims.errors import ExitStatus, guarded
 
 # Subcommand -> "module:function(argv) -> int". Imported lazily to keep start-up small.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     entry = COMMANDS.get(args[0])
     if entry is None:
         sys.stderr.write(f"kro: unknown command {args[0]!r}; run 'kro --help' for the list\n")
-        return 2
+        return ExitStatus.USAGE
     module_name, func_name = entry[0].split(":")
     func = getattr(importlib.import_module(module_name), func_name)
     return guarded(f"kro {args[0]}", lambda: int(func(args[1:])))

@@ -17,7 +17,7 @@ from kro.sandbox import kubeconfig as kc
 from kro.sandbox.session_dir import find_real
 from kro.shims.audit import default_path
 from kro.shims.cache import cache_root
-from kro.shims.errors import KroError
+from kro.shims.errors import ExitStatus, KroError
 from kro.shims.session import SESSION_FILE, Session, load_session
 
 DESCRIPTION = """Check that kro can be used here, and say how to fix what is wrong.
@@ -429,4 +429,4 @@ def main(argv: list[str]) -> int:
         sys.stdout.write(json.dumps(report, ensure_ascii=False) + "\n")
     else:
         sys.stdout.write(render(checks))
-    return 0 if usable else 1
+    return ExitStatus.OK if usable else ExitStatus.FAILED

@@ -23,13 +23,13 @@ from collections.abc import Mapping
 from types import TracebackType
 
 from kro.shims import executor
-from kro.shims.audit import AuditLog, Call
+from kro.shims.audit import AuditLog, Call, new_call_id
 from kro.shims.broker_client import MAX_REQUEST
 from kro.shims.decide import TOOLS
-from kro.shims.errors import EXIT_BLOCKED, KroError
+from kro.shims.errors import ExitStatus, KroError, guarded
 from kro.shims.model import Decision
 from kro.shims.session import Session
-from kro.shims.shim import run_guarded
+from kro.shims.shim import serve
 
 # Every module a call can need, imported before the agent starts: nothing is imported (or re-read) later
 # from a place the sandbox might have written (kro's install is also read-only inside; see confine.py).
@@ -108,13 +108,14 @@ class Broker:
                     tool, argv = self._admit(conn, fds)
                     stdio = _stdio(fds)
                     io = executor.Passed(*stdio, hangup=conn.fileno(), env=self.env)
-                    code = run_guarded(self.session, tool, argv, started, io)
+                    code = guarded("kro", lambda: serve(self.session, tool, argv, io, started), io.err)
                     reply: dict[str, object] = {"exit_code": code}
                 except Refused as refused:
-                    reply = {"exit_code": EXIT_BLOCKED, "error": refused.reason}
+                    reply = {"exit_code": ExitStatus.BLOCKED, "error": refused.reason}
                     self._audit_refusal(refused, started)
                 except Exception as exc:  # a bug must not take the launcher down; the client gets told
-                    reply = {"exit_code": 70, "error": f"the broker failed on this call: {exc!r}"}
+                    error = f"the broker failed on this call: {exc!r}"
+                    reply = {"exit_code": ExitStatus.INTERNAL, "error": error}
                 with contextlib.suppress(OSError):
                     conn.sendall(json.dumps(reply).encode() + b"\n")
         finally:
@@ -143,17 +144,9 @@ class Broker:
         return tool, argv
 
     def _audit_refusal(self, refused: Refused, started: float) -> None:
-        try:
-            log = AuditLog.open(self.session.audit_log)
-        except KroError:
-            return
-        try:
-            call = Call(self.session.id, refused.tool, refused.argv, self.session.context)
-            log.write(call, Decision(False, refused.rule, refused.reason, None), EXIT_BLOCKED, started)
-        except KroError:
-            pass
-        finally:
-            log.close()
+        call = Call(self.session.id, refused.tool, refused.argv, self.session.context, new_call_id())
+        with contextlib.suppress(KroError), AuditLog.open(self.session.audit_log) as log:
+            log.call(call, Decision(False, refused.rule, refused.reason, None), started)
 
 
 def preload() -> None:

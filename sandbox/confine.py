@@ -27,8 +27,8 @@ from kro.sandbox import seccomp, session_dir
 from kro.sandbox.broker import Broker
 from kro.sandbox.confine_env import BOX, sandbox_env
 from kro.shims.cache import cache_root
-from kro.shims.errors import ToolNotFound, UsageError
-from kro.shims.session import SESSION_FILE, Session
+from kro.shims.errors import ExitStatus, ToolNotFound, UsageError
+from kro.shims.session import SESSION_FILE, Session, write_session
 
 INSTALL_HINT = (
     "--confine needs bubblewrap (bwrap), which is not on PATH: install it (apt-get install bubblewrap; "
@@ -252,8 +252,7 @@ def prepare_box(session: Session) -> tuple[Path, str, Path]:
         dir=BOX, kubeconfig="", kubectl="", kubetail=None, audit_log="", kube_cache_dir="", env={},
         broker=f"{BOX}/broker.sock", broker_token=token, approvals="",
     )  # fmt: skip
-    (box / SESSION_FILE).write_bytes(inside.to_json())
-    os.chmod(box / SESSION_FILE, 0o600)
+    write_session(inside, str(box / SESSION_FILE))
     for tool in ("kubectl", "kubetail"):
         (box / "bin" / tool).write_text(client_script(tool))
         os.chmod(box / "bin" / tool, 0o700)
@@ -328,4 +327,4 @@ def run_confined(session: Session, env: dict[str, str], tool_env: dict[str, str]
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
-            return 130
+            return ExitStatus.INTERRUPTED

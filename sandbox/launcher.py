@@ -12,7 +12,7 @@ from pathlib import Path
 
 from kro.sandbox import session_dir
 from kro.sandbox.pinning import PinOptions, add_pin_arguments, build_session
-from kro.shims.errors import CommandNotFound, ConfigError, UsageError, guarded
+from kro.shims.errors import CommandNotFound, ConfigError, ExitStatus, UsageError, guarded
 from kro.shims.executor import scrubbed
 from kro.shims.session import Session
 
@@ -32,8 +32,9 @@ EPILOG = """examples:
   kro-run --confine claude                Claude Code in a bubblewrap sandbox: no real kubectl or credentials
   kro-run --confine --approvals claude    ...and blocked mutations become requests you approve: kro approve N
 
-exit codes: CMD's own; 69 kubectl (or, with --confine, bwrap) not found, 78 kubeconfig/context/audit
-problem, 127 CMD not found.
+exit codes: CMD's own; 2 usage, 69 kubectl (or, with --confine, bwrap) not found, 78 kubeconfig/context/
+audit problem, 127 CMD not found, 130 interrupted. Inside, plain-mode kubectl calls exit 77 when blocked,
+124 when --call-timeout stopped them, otherwise with kubectl's own code.
 """
 
 
@@ -57,8 +58,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--stream-seconds", type=float, default=10.0, help="bound on -w / -f streams (envelope)"
     )
     parser.add_argument(
-        "--request-timeout", type=float, default=30.0, help="end a kubectl call after this many s"
-    )
+        "--request-timeout", type=float, default=30.0,
+        help="envelope mode: end a kubectl call after this many s (default 30; streams: --stream-seconds)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--call-timeout", type=_duration, default=0.0, metavar="DURATION",
+        help="end every kubectl/kubetail call after DURATION (e.g. 90s, 5m) in every mode; plain mode then "
+        "runs kubectl as the shim's child instead of exec'ing it (default: no bound in plain mode)",
+    )  # fmt: skip
     parser.add_argument(
         "--confine", action="store_true",
         help="run CMD under bubblewrap: the real kubectl, kubeconfigs and cloud credentials are not visible "
@@ -87,6 +94,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--dry-run", action="store_true", help="print what would be run and set; run nothing")
     parser.add_argument("cmd", nargs=argparse.REMAINDER, help="the command to run (after --)")
     return parser
+
+
+def _duration(text: str) -> float:
+    from kro.shims.durations import parse_duration
+
+    try:
+        seconds = parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    if seconds <= 0:
+        raise argparse.ArgumentTypeError(f"must be longer than zero, not {text}")
+    return seconds
 
 
 def agent_env(base: dict[str, str], session: Session) -> dict[str, str]:
@@ -159,6 +178,7 @@ def run(argv: list[str]) -> int:
             redact=args.redact,
             stream_seconds=args.stream_seconds,
             request_timeout=args.request_timeout,
+            call_timeout=args.call_timeout,
         )
         session = build_session(opts, env, workdir, demo_config)
         if args.approvals:
@@ -203,7 +223,7 @@ def run(argv: list[str]) -> int:
         try:
             return subprocess.call(cmd, executable=program, env=child_env)
         except KeyboardInterrupt:
-            return 130
+            return ExitStatus.INTERRUPTED
     return 0
 
 

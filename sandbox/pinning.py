@@ -29,6 +29,7 @@ class PinOptions:
     redact: bool = False
     stream_seconds: float = 10.0
     request_timeout: float = 30.0
+    call_timeout: float = 0.0
 
 
 def build_session(
@@ -70,6 +71,7 @@ def build_session(
         redact=opts.redact,
         stream_seconds=opts.stream_seconds,
         request_timeout=opts.request_timeout,
+        call_timeout=opts.call_timeout,
         kube_cache_dir=str(workdir / "kube-cache"),
         # Proxies, HOME, TMPDIR (and a credential plugin's variables) as they are now: an agent must not
         # route kubectl (and its token) elsewhere or hand it GODEBUG, SSL_* or KUBE* settings.

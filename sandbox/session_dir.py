@@ -13,7 +13,8 @@ import filelock
 import orjson
 
 import kro
-from kro.shims.session import SESSION_FILE, Session
+from kro.shims.errors import KroError
+from kro.shims.session import SESSION_FILE, Session, load_session, write_session
 
 SHIM_MARKER = "kro.shims.shim"
 MAPPED_PACKAGES = ("kro.shims", "kro.sandbox", "kro.democluster")
@@ -62,8 +63,8 @@ def reclaim(root: Path) -> list[Path]:
     removed = []
     for entry in root.glob("session-*"):
         try:
-            pid = int(orjson.loads((entry / SESSION_FILE).read_bytes()).get("launcher_pid", 0))
-        except (OSError, ValueError):
+            pid = load_session(str(entry / SESSION_FILE)).launcher_pid
+        except (KroError, OSError):
             pid = 0
         if pid and _alive(pid):
             continue
@@ -122,8 +123,7 @@ def new_session_dir(root: Path) -> Path:
 def install(session: Session) -> None:
     """Write session.json and the kubectl/kubetail shims into the session dir."""
     path = Path(session.dir)
-    (path / SESSION_FILE).write_bytes(session.to_json())
-    os.chmod(path / SESSION_FILE, 0o600)
+    write_session(session, str(path / SESSION_FILE))
     for tool in ("kubectl", "kubetail"):
         target = path / "bin" / tool
         target.write_text(shim_script(tool))

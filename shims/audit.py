@@ -1,4 +1,9 @@
-"""The audit log: one JSON line per attempt, one write() on an O_APPEND descriptor, fail closed."""
+"""The audit log: JSON lines, each one write() on an O_APPEND descriptor; a call record before anything runs.
+
+Two kinds of record (README "Audit log"): the call record (`"event": "call"`), written once the policy has
+decided and before anything runs, and the outcome record (`"event": "outcome"`, the same `call` id), written
+when the call has ended and kro was still its parent. Blocked calls have only the call record (exit 77).
+"""
 
 from __future__ import annotations
 
@@ -6,12 +11,17 @@ import os
 import time
 
 from kro.shims import json_codec
-from kro.shims.errors import AuditError
+from kro.shims.errors import AuditError, ExitStatus
 from kro.shims.hotpath_stdlib import NamedTuple
 from kro.shims.model import Decision
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from types import TracebackType
+
 MAX_RECORD = 4096
 _ARG_CUT = 256
+_ERROR_CUT = 512
 
 
 def default_path() -> str:
@@ -39,17 +49,33 @@ def _cut_argv(argv: list[str], budget: int) -> list[str]:
     return out
 
 
+def new_call_id() -> str:
+    """A fresh id joining a call record to its outcome record."""
+    return os.urandom(8).hex()
+
+
 class Call(NamedTuple):
-    """Who made which call in which session: the fixed part of an audit record."""
+    """Who made which call in which session: the fixed part of both records."""
 
     session: str
     tool: str
     argv: list[str]
     context: str | None
+    id: str = ""
+
+
+class Ended(NamedTuple):
+    """How a call ended, for its outcome record (exit_code as plain mode exits; bytes None when not seen)."""
+
+    exit_code: int
+    bytes: int | None = None
+    timed_out: bool = False
+    signal: int | None = None
+    error: str | None = None
 
 
 class AuditLog(NamedTuple):
-    """An open audit log; records are appended atomically, each under 4 KiB."""
+    """An open audit log (a context manager: closed on leaving); records are appended whole, under 4 KiB."""
 
     path: str
     fd: int
@@ -67,37 +93,71 @@ class AuditLog(NamedTuple):
             ) from exc
         return cls(path, fd)
 
-    def write(self, call: Call, decision: Decision, exit_code: int | None, started: float) -> None:
-        """Append one record with a single write(); AuditError if it does not land whole."""
-        now = time.time()
+    def __enter__(self) -> AuditLog:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:  # fmt: skip
+        self.close()
+
+    def call(self, call: Call, decision: Decision, started: float, *, execs: bool = False) -> None:
+        """The call record, before anything runs; AuditError ("the call was not run") if it does not land.
+
+        `execs`: the shim is about to replace itself with the tool, so no outcome record will follow.
+        """
+        argv = [json_codec.clean(a) for a in call.argv]
         record: dict[str, object] = {
-            "ts": _timestamp(now),
-            "session": call.session,
-            "pid": os.getpid(),
+            **self._head(call, "call"),
             "tool": call.tool,
-            "argv": [json_codec.clean(a) for a in call.argv],
+            "argv": argv,
             "context": call.context,
             "decision": "allowed" if decision.allowed else "blocked",
             "rule": decision.rule,
             "reason": decision.reason,
-            "exit_code": exit_code,
-            "duration_ms": round((time.monotonic() - started) * 1000, 1),
+            "exit_code": None if decision.allowed else int(ExitStatus.BLOCKED),
+            "duration_ms": _ms(started),
+            "exec": execs,
         }
         line = json_codec.dumps(record) + b"\n"
         if len(line) > MAX_RECORD:
-            record["reason"] = decision.reason[:512]
-            fixed = len(line) - len(json_codec.dumps(record["argv"]))
-            record["argv"] = _cut_argv([json_codec.clean(a) for a in call.argv], MAX_RECORD - fixed - 600)
+            record["reason"] = decision.reason[:_ERROR_CUT]
+            fixed = len(line) - len(json_codec.dumps(argv))
+            record["argv"] = _cut_argv(argv, MAX_RECORD - fixed - 600)
             line = json_codec.dumps(record) + b"\n"
+        self._append(line, "the call was not run")
+
+    def outcome(self, call: Call, ended: Ended, started: float) -> None:
+        """The outcome record; AuditError saying the call did run if it does not land."""
+        record: dict[str, object] = {
+            **self._head(call, "outcome"),
+            "tool": call.tool,
+            "exit_code": ended.exit_code,
+            "duration_ms": _ms(started),
+            "bytes": ended.bytes,
+            "timed_out": ended.timed_out,
+            "signal": ended.signal,
+            "error": None if ended.error is None else json_codec.clean(ended.error)[:_ERROR_CUT],
+        }
+        ran = f"the call ran (exit {ended.exit_code}) but its outcome is not recorded"
+        self._append(json_codec.dumps(record) + b"\n", ran)
+
+    def _head(self, call: Call, event: str) -> dict[str, object]:
+        return {"ts": _timestamp(time.time()), "session": call.session, "pid": os.getpid(), "call": call.id,
+                "event": event}  # fmt: skip
+
+    def _append(self, line: bytes, consequence: str) -> None:
         try:
             written = os.write(self.fd, line)
         except OSError as exc:
-            raise AuditError(
-                f"cannot write the audit log {self.path}: {exc.strerror}; the call was not run"
-            ) from exc
+            reason = f"cannot write the audit log {self.path}: {exc.strerror}"
+            raise AuditError(f"{reason}; {consequence}") from exc
         if written != len(line):
-            raise AuditError(f"short write to the audit log {self.path}; the call was not run")
+            raise AuditError(f"short write to the audit log {self.path}; {consequence}")
 
     def close(self) -> None:
         """Close the descriptor."""
         os.close(self.fd)
+
+
+def _ms(started: float) -> float:
+    return round((time.monotonic() - started) * 1000, 1)

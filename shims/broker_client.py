@@ -3,7 +3,7 @@
 Protocol (one call per connection): the client sends one JSON line
 `{"token", "tool", "argv", "output"?, "cwd"?}` with its stdin, stdout and stderr attached (SCM_RIGHTS);
 the broker decides, audits and runs the real tool writing straight to those descriptors, then answers
-one JSON line `{"exit_code": int, "error"?: str}`. Hot path: stdlib only, no kro policy imports.
+one JSON line `{"exit_code": int, "error"?: str}`. Hot path: no policy imports, the lean session reader.
 """
 
 from __future__ import annotations
@@ -13,23 +13,23 @@ import os
 import socket
 import sys
 
-SESSION_FILE = "session.json"
+from kro.shims.errors import ConfigError, ExitStatus, guarded
+from kro.shims.session import SESSION_FILE, load_session
+
 MAX_REQUEST = 1 << 20
-EXIT_UNAVAILABLE = 69
 
 
 def main(tool: str, script: str, argv: list[str]) -> int:
     """Entry point of the bin/kubectl and bin/kubetail scripts inside a confined session."""
     box = os.path.dirname(os.path.dirname(os.path.realpath(script)))
-    try:
-        with open(os.path.join(box, SESSION_FILE), "rb") as handle:
-            session = json.loads(handle.read())
-        return forward(session["broker"], session["broker_token"], tool, argv, session.get("output"))
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        sys.stderr.write(f"kro: no usable confined session at {box}: {exc}; start the agent with kro-run\n")
-        return 78
-    except KeyboardInterrupt:
-        return 130
+
+    def body() -> int:
+        session = load_session(os.path.join(box, SESSION_FILE))
+        if not session.broker:
+            raise ConfigError(f"the session at {box} names no broker; start the agent with kro-run --confine")
+        return forward(session.broker, session.broker_token, tool, argv, session.output)
+
+    return guarded("kro", body)
 
 
 def forward(path: str, token: str, tool: str, argv: list[str], output: str | None = None) -> int:
@@ -44,9 +44,10 @@ def forward(path: str, token: str, tool: str, argv: list[str], output: str | Non
                 sock.connect(path)
             except (FileNotFoundError, ConnectionRefusedError):
                 sys.stderr.write("kro: the session's broker is gone (has kro-run exited?); nothing was run\n")
-                return EXIT_UNAVAILABLE
+                return ExitStatus.NOT_FOUND
             sent = socket.send_fds(sock, [data], fds)
-            sock.sendall(data[sent:])
+            if sent < len(data):  # an empty sendall after the broker answered and closed would be EPIPE
+                sock.sendall(data[sent:])
             reply = _reply(sock)
     finally:
         for fd in opened:
@@ -54,7 +55,7 @@ def forward(path: str, token: str, tool: str, argv: list[str], output: str | Non
     if reply.get("error"):
         sys.stderr.write(f"kro: {reply['error']}\n")
     code = reply.get("exit_code")
-    return code if isinstance(code, int) else EXIT_UNAVAILABLE
+    return code if isinstance(code, int) else ExitStatus.NOT_FOUND
 
 
 def _cwd() -> str | None:

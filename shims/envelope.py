@@ -6,6 +6,10 @@ import re
 
 from kro.shims.hotpath_stdlib import NamedTuple
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from kro.shims.outcome import Outcome
+
 SCHEMA_VERSION = "1"
 _INFRA = re.compile(
     r"(?i)refused|unable to connect|dial tcp|no such host|i/o timeout|timed? ?out|"
@@ -62,7 +66,13 @@ def error(
     return env
 
 
-def join_notice(*parts: str | None) -> str | None:
-    """The operator's banner and kro's own notice, in one string (None when both are empty)."""
-    text = " ".join(p for p in parts if p)
-    return text or None
+def from_outcome(outcome: Outcome) -> dict[str, object]:
+    """The envelope of a call's typed outcome: the failure as an error, else the answer and kro's notes."""
+    from kro.shims.outcome import notes
+
+    failure = outcome.failure
+    if failure is not None:
+        return error(failure.kind, failure.message, outcome.context, outcome.notice, failure.rule)
+    result = outcome.result
+    assert result is not None
+    return ok(Output(result.content, result.render, tuple(notes(result))), outcome.context, outcome.notice)

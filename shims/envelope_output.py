@@ -1,23 +1,20 @@
-"""Envelope mode: run the tool, redact and bound its output, cache bulk data, print one envelope."""
+"""Envelope output: redact and bound a tool's output into a preview, spilling the whole to the cache."""
 
 from __future__ import annotations
 
 import os
 import re
-import sys
 from pathlib import Path
 from typing import IO
 
-from kro.shims import envelope, executor, json_codec
-from kro.shims.audit import AuditLog, Call
+from kro.shims import json_codec
 from kro.shims.cache import cache_root, new_file, prune
-from kro.shims.model import Decision, Invocation
+from kro.shims.model import Invocation
 from kro.shims.redact import Redactor, redact_text
 from kro.shims.session import Session
 
 MAX_LINES = 200
 MAX_BYTES = 16 * 1024
-_MESSAGE_CAP = 4000
 
 
 class Collector:
@@ -112,123 +109,60 @@ class Collector:
         return json_codec.clean(text)
 
 
-def _output_kind(inv: Invocation) -> str:
+def output_kind(inv: Invocation) -> str:
+    """The call's -o/--output, lower-cased ("" when none)."""
     return (inv.last("output") or "").strip().lower()
 
 
-def is_stream(inv: Invocation) -> bool:
-    """Whether the call streams until stopped (watch or follow)."""
-    if inv.tool == "kubetail":
-        return inv.is_true("follow")
-    if inv.path in (("get",), ("events",)):
-        return inv.is_true("watch") or inv.is_true("watch-only")
-    return inv.path == ("logs",) and inv.is_true("follow")
+class Preview(Collector):
+    """A collector for one call in the session's cache, with what the pipeline reads off a feed."""
 
+    def __init__(self, session: Session, inv: Invocation, grep: re.Pattern[str] | None = None) -> None:
+        from kro.shims.pipeline import is_stream
 
-def _notes(collector: Collector, inv: Invocation, stderr: str) -> list[str]:
-    notes = []
-    if collector.truncated:
-        where = f"the whole output ({collector.lines} lines, {collector.bytes} bytes) is in {collector.path}"
-        notes.append(f"content holds the first {len(collector.preview)} of {collector.lines} lines; {where}.")
-        if _output_kind(inv).startswith("json") and collector.path is not None:
-            notes.append(f"Query it with jq, e.g. jq -r '.items[].metadata.name' {collector.path}")
-        elif collector.path is not None:
-            notes.append(f"Search it with grep or page it with sed -n '200,400p' {collector.path}")
-    if collector.redactor.count:
-        notes.append(f"{collector.redactor.count} secret-shaped value(s) were replaced with [REDACTED].")
-    if stderr.strip():
-        notes.append(f"kubectl also said: {stderr.strip()[:500]}")
-    return notes
+        self.kind = output_kind(inv)
+        self.json = self.kind.startswith("json")
+        self.cache = Path(session.cache_dir) if session.cache_dir else cache_root()
+        self.kept = False
+        spill = new_file(self.cache, session.context, inv.verb or inv.tool, "json" if self.json else "txt")
+        super().__init__(spill, session.stream_lines if is_stream(inv) else None, grep)
 
+    @property
+    def spill(self) -> str | None:
+        """The file holding the whole output, when content is not all of it."""
+        return str(self.path) if self.path is not None and (self.truncated or self.kept) else None
 
-def emit(env: dict[str, object]) -> None:
-    """Write exactly one envelope object to stdout."""
-    sys.stdout.buffer.write(json_codec.dumps(env) + b"\n")
-    sys.stdout.buffer.flush()
+    @property
+    def shown(self) -> int:
+        """Lines in the preview."""
+        return len(self.preview)
 
+    @property
+    def redactions(self) -> int:
+        """Values replaced so far."""
+        return self.redactor.count
 
-def new_collector(session: Session, inv: Invocation, grep: re.Pattern[str] | None = None) -> Collector:
-    """A collector whose spill file is a fresh name in the session's per-context cache."""
-    ext = "json" if _output_kind(inv).startswith("json") else "txt"
-    spill = new_file(_cache(session), session.context, inv.verb or inv.tool, ext)
-    return Collector(spill, session.stream_lines if is_stream(inv) else None, grep)
+    @property
+    def render(self) -> str:
+        """verbatim for kubectl's whole human output; agent for machine data or a preview."""
+        return "agent" if self.truncated or self.kind not in ("", "wide") else "verbatim"
 
+    def finish(self) -> None:
+        """Flush what is held; prune the cache when this output spilled into it."""
+        super().finish()
+        if self.truncated:
+            prune(self.cache)
 
-def _cache(session: Session) -> Path:
-    return Path(session.cache_dir) if session.cache_dir else cache_root()
+    def keep(self) -> None:
+        """A failed run's partial output goes to the spill file too, so the error can name it."""
+        if self.file is None and self.path is not None and self.preview and not self.truncated:
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(self.content().encode("utf-8", "surrogateescape"))
+            self.kept = True
 
-
-def capture(session: Session, inv: Invocation, collector: Collector, path: str, argv: list[str],
-            env: dict[str, str]) -> executor.Captured:  # fmt: skip
-    """Run one tool call into `collector` under the session's time bounds."""
-    stream = is_stream(inv)
-    seconds = session.stream_seconds if stream else session.request_timeout
-    return executor.run_captured(path, argv, env, collector.feed, seconds=seconds, stream=stream)
-
-
-def finish(session: Session, inv: Invocation, collector: Collector, results: list[executor.Captured],
-           notice: str | None) -> tuple[dict[str, object], int]:  # fmt: skip
-    """The one envelope for the captured run(s), and the exit code for the audit."""
-    collector.finish()
-    stderr_text, _ = _redacted(b"".join(r.stderr for r in results))
-    code = next((r.exit_code for r in results if r.exit_code != 0), 0)
-    if any(r.timed_out for r in results):
-        out = envelope.error(
-            "infra",
-            f"{inv.tool} did not finish within {session.request_timeout:g} s and was stopped; the cluster "
-            "may be slow or unreachable (retry, or narrow the request with -n, -l or --limit)",
-            session.context,
-            notice,
-        )
-    elif code != 0 and not any(r.stopped for r in results) and (stderr_text.strip() or not collector.lines):
-        message = stderr_text.strip()[:_MESSAGE_CAP] or f"{inv.tool} exited with code {code}"
-        out = envelope.error(envelope.classify(message), message, session.context, notice)
-    else:
-        if any(r.stopped for r in results):
-            notice = envelope.join_notice(
-                notice,
-                f"The stream was stopped after {session.stream_seconds:g} s or {session.stream_lines} lines; "
-                "to read more, rerun without -w/-f, or with --since/--tail to choose the window.",
-            )
-        machine = _output_kind(inv) not in ("", "wide")
-        render = "agent" if collector.truncated or machine else "verbatim"
-        notes = _notes(collector, inv, stderr_text if code == 0 else "")
-        if code != 0:
-            # A non-zero exit with an answer and no error text is an answer (`auth can-i` says "no").
-            notes.append(f"{inv.tool} exited with code {code}.")
-        out = envelope.ok(envelope.Output(collector.content(), render, tuple(notes)), session.context, notice)
-    if collector.truncated:
-        prune(_cache(session))
-    return out, code
-
-
-def run_enveloped(
-    session: Session,
-    inv: Invocation,
-    decision: Decision,
-    path: str,
-    pinned: list[str],
-    env: dict[str, str],
-    audit: AuditLog,
-    call: Call,
-    started: float,
-) -> int:
-    """Run an allowed call, print its envelope, then audit it with the tool's exit code."""
-    out, code = read(session, inv, path, pinned, env)
-    emit(out)
-    audit.write(call, decision, code, started)
-    return 0
-
-
-def read(
-    session: Session, inv: Invocation, path: str, pinned: list[str], env: dict[str, str]
-) -> tuple[dict[str, object], int]:
-    """Run one allowed call and build its envelope (no printing, no audit): shared with MCP."""
-    collector = new_collector(session, inv)
-    result = capture(session, inv, collector, path, pinned, env)
-    return finish(session, inv, collector, [result], session.notice)
-
-
-def _redacted(data: bytes) -> tuple[str, int]:
-    text, count = redact_text(data.decode("utf-8", "surrogateescape"))
-    return json_codec.clean(text), count
+    def stderr(self, data: bytes) -> str:
+        """The tool's stderr, redacted (counted with stdout's) and valid Unicode."""
+        text, count = redact_text(data.decode("utf-8", "surrogateescape"))
+        self.redactor.count += count
+        return json_codec.clean(text)

@@ -1,4 +1,4 @@
-"""The small exception hierarchy; each error carries the exit code it ends the process with."""
+"""Exit statuses, the small exception hierarchy, and the one error wrapper every entry point runs in."""
 
 from __future__ import annotations
 
@@ -8,61 +8,85 @@ import sys
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from enum import IntEnum
+else:
+    from kro.shims.hotpath_stdlib import IntEnum
 
-EXIT_BLOCKED = 77
-EXIT_USAGE = 2
-EXIT_NOT_FOUND = 69
-EXIT_CONFIG = 78
-EXIT_INTERRUPTED = 130
-EXIT_CMD_NOT_FOUND = 127
+
+class ExitStatus(IntEnum):
+    """Every exit status kro chooses itself; in plain mode a tool's own exit code passes through."""
+
+    OK = 0
+    FAILED = 1  # kro check: the call would be blocked; kro doctor / kro audit verify found a problem
+    USAGE = 2
+    NOT_FOUND = 69  # kubectl, kubetail or bwrap is not installed (sysexits EX_UNAVAILABLE)
+    INTERNAL = 70  # a bug in kro (EX_SOFTWARE): one line, never a traceback
+    BLOCKED = 77  # blocked by the read-only policy (EX_NOPERM)
+    CONFIG = 78  # kubeconfig, context, session or audit log problem (EX_CONFIG)
+    TIMED_OUT = 124  # plain mode: the call outlived its bound and was stopped (as timeout(1) exits)
+    CMD_NOT_FOUND = 127  # kro-run's CMD does not exist
+    INTERRUPTED = 130  # ^C
 
 
 class KroError(Exception):
     """Base of every error kro reports to a person; `exit_code` ends the process."""
 
-    exit_code = 1
+    exit_code: int = ExitStatus.FAILED
 
 
 class UsageError(KroError):
     """The command line was wrong."""
 
-    exit_code = EXIT_USAGE
+    exit_code = ExitStatus.USAGE
 
 
 class ToolNotFound(KroError):
     """kubectl or kubetail is not installed where kro looked."""
 
-    exit_code = EXIT_NOT_FOUND
+    exit_code = ExitStatus.NOT_FOUND
 
 
 class ConfigError(KroError):
     """The kubeconfig, the context or the session could not be used."""
 
-    exit_code = EXIT_CONFIG
+    exit_code = ExitStatus.CONFIG
 
 
 class AuditError(KroError):
     """The audit record could not be written, so the command does not run (fail closed)."""
 
-    exit_code = EXIT_CONFIG
+    exit_code = ExitStatus.CONFIG
 
 
 class CommandNotFound(KroError):
     """The agent command given to kro-run does not exist."""
 
-    exit_code = EXIT_CMD_NOT_FOUND
+    exit_code = ExitStatus.CMD_NOT_FOUND
 
 
-def guarded(prog: str, run: Callable[[], int]) -> int:
-    """Run a command body: a KroError is one line and its exit code, ^C is 130, a closed pipe is quiet."""
+def _stderr(text: str) -> None:
+    sys.stderr.write(text)
+    sys.stderr.flush()
+
+
+def guarded(prog: str, body: Callable[[], int], write: Callable[[str], object] | None = None) -> int:
+    """Run an entry point's body; every failure is one line (on stderr, or `write`) and an ExitStatus.
+
+    A KroError ends with its own status, ^C with 130, anything else with 70 (never a traceback). A closed
+    stdout (`| head`) ends quietly, as Unix tools do.
+    """
+    say = _stderr if write is None else write
     try:
-        return run()
+        return body()
     except KroError as exc:
-        sys.stderr.write(f"{prog}: {exc}\n")
+        say(f"{prog}: {exc}\n")
         return exc.exit_code
     except KeyboardInterrupt:
-        return EXIT_INTERRUPTED
+        return ExitStatus.INTERRUPTED
     except BrokenPipeError:
-        # The reader went away (e.g. `| head`): stop quietly, as Unix tools do.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 1
+        if write is None:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return ExitStatus.FAILED
+    except Exception as exc:
+        say(f"{prog}: internal error ({type(exc).__name__}: {exc}); please report it\n")
+        return ExitStatus.INTERNAL

@@ -108,7 +108,7 @@ def exec_tool(path: str, argv: list[str], env: dict[str, str]) -> None:
 
 
 class Captured(NamedTuple):
-    """How a captured run ended."""
+    """How a captured run ended (exit_code negative: killed by that signal)."""
 
     exit_code: int
     stderr: bytes
@@ -116,7 +116,20 @@ class Captured(NamedTuple):
     stopped: bool
 
 
+class Attached(NamedTuple):
+    """How a run on the caller's own stdio ended (exit_code 128+N when signal N killed the tool)."""
+
+    exit_code: int
+    timed_out: bool = False
+    signal: int | None = None
+
+
+def _attached(code: int, timed_out: bool) -> Attached:
+    return Attached(128 - code, timed_out, -code) if code < 0 else Attached(code, timed_out)
+
+
 _STDERR_CAP = 64 * 1024
+_UNBOUNDED = 86400.0 * 20  # poll() takes at most 2**31 ms
 
 
 def run_captured(
@@ -125,23 +138,25 @@ def run_captured(
     env: dict[str, str],
     on_stdout: Callable[[bytes], bool],
     *,
-    seconds: float,
+    seconds: float | None,
     stream: bool,
 ) -> Captured:
     """Run the tool, feeding stdout chunks to `on_stdout` (False = enough) until exit or the bound.
 
-    For a stream the bound is the normal end (stopped=True); otherwise it is a timeout.
+    For a stream the bound is the normal end (stopped=True); otherwise it is a timeout. The tool runs in its
+    own process group, stopped as a whole (an exec credential plugin it started goes with it).
     """
     import selectors
     import subprocess
     import time
 
     proc = subprocess.Popen(
-        [path, *argv], env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-    )
+        [path, *argv], env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        process_group=0,
+    )  # fmt: skip
     assert proc.stdout is not None
     assert proc.stderr is not None
-    deadline = time.monotonic() + seconds
+    deadline = time.monotonic() + (_UNBOUNDED if seconds is None else seconds)
     stderr = bytearray()
     stopped = timed_out = False
     with selectors.DefaultSelector() as sel:
@@ -171,11 +186,7 @@ def run_captured(
         except subprocess.TimeoutExpired:
             stopped, timed_out = stream, not stream
     if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=2)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        _stop(proc)
     code = proc.wait()
     proc.stdout.close()
     proc.stderr.close()
@@ -197,10 +208,13 @@ class Direct(NamedTuple):
         sys.stderr.write(text)
         sys.stderr.flush()
 
-    def plain(self, path: str, argv: list[str], env: dict[str, str]) -> int:
-        """Exec the tool; never returns (OSError if the exec fails)."""
-        exec_tool(path, argv, env)
-        return 0  # unreachable
+    def plain(
+        self, path: str, argv: list[str], env: dict[str, str], seconds: float | None = None
+    ) -> Attached:
+        """Exec the tool (never returns; OSError if the exec fails), or with a bound run it as our child."""
+        if seconds is None:
+            exec_tool(path, argv, env)
+        return run_bounded(path, argv, env, seconds or _UNBOUNDED)
 
 
 class Passed(NamedTuple):
@@ -223,9 +237,11 @@ class Passed(NamedTuple):
         """Write a diagnostic to the client's stderr (dropped if the client is gone)."""
         _write_all(self.stderr, text.encode("utf-8", "surrogateescape"))
 
-    def plain(self, path: str, argv: list[str], env: dict[str, str]) -> int:
-        """Run the tool on the client's stdio until it exits or the client hangs up; its exit code."""
-        return run_attached(path, argv, env, (self.stdin, self.stdout, self.stderr), self.hangup)
+    def plain(
+        self, path: str, argv: list[str], env: dict[str, str], seconds: float | None = None
+    ) -> Attached:
+        """Run the tool on the client's stdio until it exits, the client hangs up or the bound passes."""
+        return run_attached(path, argv, env, (self.stdin, self.stdout, self.stderr), self.hangup, seconds)
 
 
 Stdio = Direct | Passed
@@ -242,8 +258,8 @@ def _write_all(fd: int, data: bytes) -> None:
 
 
 def run_attached(path: str, argv: list[str], env: Mapping[str, str], stdio: tuple[int, int, int],
-                 hangup: int) -> int:  # fmt: skip
-    """Run the tool with the given stdio in its own process group; stop it when `hangup` turns readable."""
+                 hangup: int, seconds: float | None = None) -> Attached:  # fmt: skip
+    """Run the tool on these stdio descriptors in its own session, until exit, `hangup` or the bound."""
     import selectors
     import subprocess
 
@@ -251,16 +267,37 @@ def run_attached(path: str, argv: list[str], env: Mapping[str, str], stdio: tupl
         [path, *argv], env=env, stdin=stdio[0], stdout=stdio[1], stderr=stdio[2], start_new_session=True
     )
     pidfd = os.pidfd_open(proc.pid)
+    timed_out = False
     try:
         with selectors.DefaultSelector() as sel:
             sel.register(pidfd, selectors.EVENT_READ, "exit")
             sel.register(hangup, selectors.EVENT_READ, "hangup")
-            if all(key.data == "hangup" for key, _ in sel.select()):
+            ready = sel.select(timeout=seconds)
+            timed_out = not ready
+            if all(key.data == "hangup" for key, _ in ready):
                 _stop(proc)
     finally:
         os.close(pidfd)
-    code = proc.wait()
-    return 128 - code if code < 0 else code
+    return _attached(proc.wait(), timed_out)
+
+
+def run_bounded(path: str, argv: list[str], env: Mapping[str, str], seconds: float) -> Attached:
+    """Run the tool on this process's stdio in its own process group, stopped as a whole at the bound.
+
+    Plain mode with a bound: the shim stays the parent instead of exec'ing (^C still reaches the tool's
+    group through us: it is stopped, then KeyboardInterrupt goes on).
+    """
+    import subprocess
+
+    proc = subprocess.Popen([path, *argv], env=env, process_group=0)
+    try:
+        return _attached(proc.wait(timeout=seconds), False)
+    except subprocess.TimeoutExpired:
+        _stop(proc)
+        return _attached(proc.wait(), True)
+    except BaseException:
+        _stop(proc)
+        raise
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:

@@ -12,6 +12,7 @@ import _json
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from enum import IntEnum as IntEnum
     from typing import Any
     from typing import NamedTuple as NamedTuple
 else:
@@ -64,6 +65,58 @@ else:
         def __getnewargs__(self) -> tuple[object, ...]:
             # pickle and copy rebuild through __new__ with these values, as typing.NamedTuple does.
             return tuple(self)
+
+    class IntEnum(int):
+        """Class-syntax int enums (members from the class's int attributes), like enum.IntEnum."""
+
+        _member_map_: dict[str, IntEnum] = {}  # noqa: RUF012 - replaced per subclass, never mutated
+        _value2member_map_: dict[int, IntEnum] = {}  # noqa: RUF012 - likewise
+        _name_ = ""
+
+        def __init_subclass__(cls, **kwargs: object) -> None:
+            super().__init_subclass__(**kwargs)
+            cls._member_map_, cls._value2member_map_ = {}, {}
+            for name, value in list(cls.__dict__.items()):
+                if name.startswith("_") or type(value) is not int:
+                    continue
+                member = cls._value2member_map_.get(value)
+                if member is None:  # a second name for a value is an alias, as in enum
+                    member = int.__new__(cls, value)
+                    member._name_ = name
+                    cls._value2member_map_[value] = member
+                cls._member_map_[name] = member
+                setattr(cls, name, member)
+
+        def __new__(cls, value: int) -> IntEnum:
+            try:
+                return cls._value2member_map_[value]
+            except (KeyError, TypeError):
+                raise ValueError(f"{value!r} is not a valid {cls.__name__}") from None
+
+        def __reduce_ex__(self, protocol: object) -> tuple[object, ...]:
+            return type(self), (int(self),)
+
+        def __copy__(self) -> IntEnum:
+            return self
+
+        def __deepcopy__(self, memo: object) -> IntEnum:
+            return self
+
+        @property
+        def name(self) -> str:
+            """The member's name."""
+            return self._name_
+
+        @property
+        def value(self) -> int:
+            """The member's value."""
+            return int(self)
+
+        def __repr__(self) -> str:
+            return f"<{type(self).__name__}.{self._name_}: {int(self)}>"
+
+        __str__ = int.__repr__
+        __format__ = int.__format__
 
 
 class _DecodeContext:
@@ -118,7 +171,7 @@ def _encode(value: object, out: list[str]) -> None:
     elif value is False:
         out.append("false")
     elif isinstance(value, int | float):
-        out.append(repr(value) if isinstance(value, int) else float.__repr__(value))
+        out.append(int.__repr__(value) if isinstance(value, int) else float.__repr__(value))
     elif isinstance(value, dict):
         out.append("{")
         for i, (key, item) in enumerate(value.items()):

@@ -7,9 +7,10 @@ import sys
 import time
 
 from kro.shims.audit import default_path
-from kro.shims.errors import ConfigError, KroError, ToolNotFound
+from kro.shims.errors import ConfigError, ToolNotFound, guarded
+from kro.shims.executor import DIRECT
 from kro.shims.session import Session
-from kro.shims.shim import run
+from kro.shims.shim import serve
 
 HELP = """usage: kubectl ro [KUBECTL ARGS...]      (or kubectl-ro [KUBECTL ARGS...]; kubectl-ro --kro-help)
 
@@ -56,8 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     if args == ["--kro-help"]:
         sys.stdout.write(HELP)
         return 0
-    try:
-        return run(plugin_session(dict(os.environ)), "kubectl", args, started)
-    except KroError as exc:
-        sys.stderr.write(f"kubectl-ro: {exc}\n")
-        return exc.exit_code
+    def body() -> int:
+        return serve(plugin_session(dict(os.environ)), "kubectl", args, DIRECT, started)
+
+    return guarded("kubectl-ro", body)

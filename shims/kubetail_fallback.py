@@ -1,15 +1,14 @@
-"""Without kubetail installed, answer simple `kubetail logs` calls through `kubectl logs` (same policy)."""
+"""Without kubetail installed, simple `kubetail logs` calls become `kubectl logs` calls (pure translation).
+
+The pipeline decides each translated call with the same policy and runs them into the session's sink
+(envelope, plain or plain redacted), audited once as the kubetail call it is.
+"""
 
 from __future__ import annotations
 
 import re
 
-from kro.shims import envelope, executor, json_codec
-from kro.shims.audit import AuditLog, Call
-from kro.shims.decide import decide_argv
-from kro.shims.errors import EXIT_BLOCKED, EXIT_NOT_FOUND
-from kro.shims.model import Decision, Invocation, Pins
-from kro.shims.session import Session
+from kro.shims.model import Invocation
 
 INSTALL_HINT = (
     "kubetail is not installed, and kro answers only simple 'kubetail logs' calls without it "
@@ -89,104 +88,3 @@ def _source_argv(source: str) -> list[str]:
     if kind != "pod":
         argv += ["--all-pods=true", "--prefix=true"]
     return argv
-
-
-def answer(
-    session: Session,
-    inv: Invocation,
-    decision: Decision,
-    audit: AuditLog,
-    call: Call,
-    started: float,
-    io: executor.Stdio = executor.DIRECT,
-) -> int:
-    """Answer `inv` without kubetail on `io` (the shim's stdio or a broker client's), audited once."""
-    from kro.shims.envelope_output import capture, finish, new_collector
-
-    envelope_mode = session.output == "envelope"
-
-    def emit(out: dict[str, object]) -> None:
-        io.out(json_codec.dumps(out) + b"\n")
-
-    try:
-        calls, grep = translate(inv)
-        pattern = re.compile(grep) if grep else None
-    except (NotSimple, re.error) as exc:
-        audit.write(call, decision, EXIT_NOT_FOUND, started)
-        message = f"{exc}; {INSTALL_HINT}"
-        if envelope_mode:
-            emit(envelope.error("infra", message, session.context, session.notice))
-            return 0
-        io.err(f"kro: {message}\n")
-        return EXIT_NOT_FOUND
-    pins = Pins(session.context, session.namespaces)
-    decided = [decide_argv("kubectl", argv, pins) for argv in calls]
-    refused = next((d for _, d in decided if not d.allowed), None)
-    if refused is not None:
-        blocked = Decision(False, refused.rule, refused.reason, decision.verb)
-        audit.write(call, blocked, EXIT_BLOCKED, started)
-        if envelope_mode:
-            emit(envelope.error("policy", refused.reason, session.context, session.notice, refused.rule))
-            return 0
-        io.err(f"✘ BLOCKED: {refused.reason}\n")
-        return EXIT_BLOCKED
-    env = executor.session_env(io.env, session)
-    if not envelope_mode:
-        io.err(f"kro: {NOTICE}\n")
-        code = 0
-        for sub_inv, _ in decided:
-            lines = _Lines(io, pattern)
-            argv = executor.pinned_argv(sub_inv, session)
-            result = executor.run_captured(
-                session.kubectl, argv, env, lines.feed, seconds=_UNBOUNDED, stream=True
-            )
-            lines.finish()
-            if result.stderr:
-                io.err(result.stderr.decode("utf-8", "surrogateescape"))
-            code = code or result.exit_code
-        audit.write(call, decision, code, started)
-        return code
-    collector = new_collector(session, inv, pattern)
-    results = [
-        capture(session, inv, collector, session.kubectl, executor.pinned_argv(sub_inv, session), env)
-        for sub_inv, _ in decided
-    ]
-    answer_env, code = finish(session, inv, collector, results, envelope.join_notice(session.notice, NOTICE))
-    emit(answer_env)
-    audit.write(call, decision, code, started)
-    return 0
-
-
-_UNBOUNDED = 86400.0 * 20  # plain mode: kubectl's own bounds apply, as for any plain call
-
-
-class _Lines:
-    """Writes kubectl's output on as whole lines, keeping only those matching --grep."""
-
-    def __init__(self, io: executor.Stdio, pattern: re.Pattern[str] | None) -> None:
-        self.io, self.pattern, self.partial = io, pattern, b""
-
-    def feed(self, chunk: bytes) -> bool:
-        """Take a chunk of stdout."""
-        data = self.partial + chunk
-        cut = data.rfind(b"\n") + 1
-        self.partial = data[cut:]
-        self._write(data[:cut])
-        return True
-
-    def finish(self) -> None:
-        """Write the last partial line."""
-        if self.partial:
-            self._write(self.partial)
-
-    def _write(self, data: bytes) -> None:
-        if not data:
-            return
-        if self.pattern is not None:
-            text = data.decode("utf-8", "surrogateescape")
-            pattern = self.pattern
-            data = "".join(line for line in text.splitlines(keepends=True) if pattern.search(line)).encode(
-                "utf-8", "surrogateescape"
-            )
-        if data:
-            self.io.out(data)

@@ -1,6 +1,8 @@
-"""The session a launcher pins every shim call to, as read from session.json beside the shims."""
+"""The session a launcher pins every shim call to: session.json beside the shims, its one reader/writer."""
 
 from __future__ import annotations
+
+import os
 
 from kro.shims import json_codec
 from kro.shims.errors import ConfigError
@@ -28,6 +30,7 @@ class Session(NamedTuple):
     stream_seconds: float = 10.0
     stream_lines: int = 200
     request_timeout: float = 30.0
+    call_timeout: float = 0.0  # kro-run --call-timeout: every call's bound in every mode (0: none)
     cache_dir: str = ""
     kube_cache_dir: str = ""
     env: dict[str, str | None] = {}  # noqa: RUF012 - a frozen record's default, never mutated
@@ -38,11 +41,14 @@ class Session(NamedTuple):
     approvals: str = ""
     schema: int = SCHEMA
 
-    def to_json(self) -> bytes:
-        """session.json's bytes."""
-        import json
 
-        return json.dumps(self._asdict(), indent=2).encode()
+def write_session(session: Session, path: str) -> None:
+    """Write session.json (0600, replacing any file there) in the one codec every reader uses."""
+    data = json_codec.dumps(session._asdict()) + b"\n"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+    os.chmod(path, 0o600)
 
 
 def load_session(path: str) -> Session:
@@ -50,6 +56,8 @@ def load_session(path: str) -> Session:
     try:
         with open(path, "rb") as handle:
             raw = json_codec.loads(handle.read())
+        if not isinstance(raw, dict):
+            raise ValueError("not a JSON object")
         raw["namespaces"] = tuple(raw.get("namespaces") or ())
         if raw.get("schema") != SCHEMA:
             raise ValueError(f"schema {raw.get('schema')!r} is not {SCHEMA}")

@@ -12,6 +12,7 @@ from typing import Any
 import jsonschema
 
 from kro.democluster.testing import DemoHandle, kubectl_env
+from kro.audit_command import calls
 
 BIN = Path(sys.executable).parent
 SCHEMA = json.loads((Path(__file__).parents[1] / "shims" / "data" / "envelope.schema.json").read_text())
@@ -35,6 +36,13 @@ def envelope(stdout: str) -> dict[str, Any]:
     found = envelopes(stdout)
     assert len(found) == 1, stdout
     return found[0]
+
+
+def calls_of(audit_log: Path) -> list[dict[str, Any]]:
+    """The calls an audit log holds: each call record with its outcome folded in (as `kro audit --json`)."""
+    if not audit_log.exists():
+        return []
+    return calls(json.loads(line) for line in audit_log.read_text().splitlines())
 
 
 @dataclass
@@ -81,8 +89,12 @@ class KroSession:
         """Run a shell script inside the session."""
         return self.run("sh", "-c", script, **kwargs)
 
-    def audit(self) -> list[dict[str, Any]]:
-        """The audit records written so far."""
+    def records(self) -> list[dict[str, Any]]:
+        """The audit records written so far (call and outcome records, as written)."""
         if not self.audit_log.exists():
             return []
         return [json.loads(line) for line in self.audit_log.read_text().splitlines()]
+
+    def audit(self) -> list[dict[str, Any]]:
+        """The calls audited so far: each call record with its outcome folded in (as `kro audit --json`)."""
+        return calls(self.records())

@@ -1,1 +1,1 @@
-"""`kro serve`: read-only Kubernetes tools over MCP, every call through the shim's policy funnel."""
+"""`kro serve`: read-only Kubernetes tools over MCP, every call through the shim's call pipeline."""

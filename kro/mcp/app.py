@@ -1,4 +1,4 @@
-"""The MCPServer and its tools, built from the tool table; each call runs the funnel in a worker thread."""
+"""The MCPServer and its tools, built from the tool table; each call runs the pipeline in a worker thread."""
 
 from __future__ import annotations
 
@@ -16,10 +16,11 @@ from pydantic import BaseModel
 import kro
 from kro.mcp import inputs, outputs, replies
 from kro.mcp.tools import TOOLS, Shape, ToolSpec
-from kro.shims import run_to_envelope
-from kro.shims.cache import cache_root
 from kro.shims.errors import KroError
+from kro.shims.outcome import Outcome, notes
+from kro.shims.pipeline import run_call
 from kro.shims.session import Session
+from kro.shims.sinks import DataSink
 
 OUTPUTS: dict[Shape, type[BaseModel]] = {
     "table": outputs.TableOut,
@@ -30,7 +31,7 @@ OUTPUTS: dict[Shape, type[BaseModel]] = {
     "secrets": outputs.SecretListOut,
     "secret": outputs.SecretOut,
 }
-_SIMPLE: dict[Shape, Callable[[dict[str, Any]], replies.Reply]] = {
+_SIMPLE: dict[Shape, Callable[[replies.Answer], replies.Reply]] = {
     "table": replies.table,
     "text": replies.text,
     "raw": replies.raw,
@@ -38,36 +39,48 @@ _SIMPLE: dict[Shape, Callable[[dict[str, Any]], replies.Reply]] = {
     "secrets": replies.secrets,
     "secret": replies.secret,
 }
-# kubectl auth can-i answers "no" on stdout and exits 1; the funnel reports that as this message.
-_CAN_I_NO = "kubectl exited with code 1"
 
 
 class Runner:
-    """Runs one tool call: argv from the table, then the funnel (decide, run, redact, audit), then shaping."""
+    """Runs one tool call: argv from the table, the pipeline (decide, audit, run, redact), then shaping."""
 
     def __init__(self, session: Session) -> None:
         self.session = session
 
     def run(self, spec: ToolSpec, args: inputs.Args) -> replies.Reply:
         """The reply to one validated call; never raises for a blocked, failed or unreachable call."""
-        argv = spec.argv(args)
         try:
-            try:
-                _, env = run_to_envelope.read(self.session, argv, tool="kubectl", audit_as="mcp")
-            except FileExistsError:
-                # Two concurrent calls of this process got the same cache file name (same ms and verb);
-                # the failed one was not audited, so run it again (reads are idempotent).
-                _, env = run_to_envelope.read(self.session, argv, tool="kubectl", audit_as="mcp")
+            outcome = run_call(self.session, "kubectl", spec.argv(args), DataSink(), audit_as="mcp")
         except (KroError, OSError) as exc:
-            return replies.error({"kind": "infra", "message": str(exc), "kube_context": self.session.context})
-        if env.get("status") == "error":
-            if spec.shape == "can_i" and env.get("kind") == "user" and env.get("message") == _CAN_I_NO:
-                return replies.can_i({**env, "content": "no"})
-            return replies.error(env)
+            return replies.error("infra", str(exc), None, self.session.context)
+        failure = outcome.failure
+        if failure is not None:
+            if spec.shape == "can_i" and _says_no(outcome):
+                return replies.can_i(_answer(outcome))
+            return replies.error(failure.kind, failure.message, failure.rule, outcome.context)
         if spec.shape == "object":
-            cache = Path(self.session.cache_dir) if self.session.cache_dir else cache_root()
-            return replies.json_object(env, cache)
-        return _SIMPLE[spec.shape](env)
+            return replies.json_object(_answer(outcome))
+        return _SIMPLE[spec.shape](_answer(outcome))
+
+
+def _says_no(outcome: Outcome) -> bool:
+    """kubectl auth can-i answers "no" by exiting 1 without an error message."""
+    result = outcome.result
+    return result is not None and result.exit_code == 1 and not result.stderr.strip() and not result.signal
+
+
+def _answer(outcome: Outcome) -> replies.Answer:
+    """The fields the shapes read, from the outcome (never from its rendered text)."""
+    result = outcome.result
+    assert result is not None
+    return replies.Answer(
+        content=result.content,
+        kube_context=outcome.context,
+        agent_context=" ".join(notes(result)) or None,
+        notice=outcome.notice,
+        spill=Path(result.spill) if result.spill else None,
+        other_notes=" ".join(notes(result, spill=False)) or None,
+    )
 
 
 def to_result(reply: replies.Reply) -> CallToolResult:

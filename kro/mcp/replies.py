@@ -1,4 +1,4 @@
-"""Turn the funnel's envelope into a tool result: parse tables and JSON, scrub secrets, keep it bounded."""
+"""Turn a call's answer into a tool result: parse tables and JSON, scrub secrets, keep it bounded."""
 
 from __future__ import annotations
 
@@ -25,13 +25,19 @@ from kro.shims.redact import MARK, redact_text
 
 # Largest spilled object read back whole; bigger ones stay in the cache file the notes name.
 MAX_OBJECT_BYTES = 128 * 1024
-# The core's truncation notes (kro/shims/envelope_output.py); the path names the redacted cache file.
-_SPILL = re.compile(
-    r"content holds the first \d+ of \d+ lines; the whole output \(\d+ lines, \d+ bytes\) is in "
-    r"(?P<path>.+?)\. (?:Query it with jq, e\.g\. jq -r '[^']*' |Search it with grep or page it with "
-    r"sed -n '[^']*' )(?P=path)\s*"
-)
 _CELL = re.compile(r"\S+(?: \S+)*")
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What a successful call gave, read off the pipeline's typed outcome (no rendered text is parsed)."""
+
+    content: str
+    kube_context: str
+    agent_context: str | None = None  # kro's notes, as the envelope's agent_context
+    notice: str | None = None
+    spill: Path | None = None  # the whole (redacted) output, when content is only its first part
+    other_notes: str | None = None  # the notes without the one naming the spill file
 
 
 @dataclass(frozen=True)
@@ -132,13 +138,12 @@ def scrub(value: Any) -> tuple[Any, int]:
     return scrubber.value(value), scrubber.count
 
 
-def _meta(env: dict[str, Any]) -> dict[str, Any]:
-    notes = env.get("agent_context")
+def _meta(answer: Answer) -> dict[str, Any]:
     return {
-        "kube_context": env.get("kube_context", ""),
-        "truncated": bool(notes and _SPILL.search(notes)),
-        "agent_context": notes,
-        "notice": env.get("notice"),
+        "kube_context": answer.kube_context,
+        "truncated": answer.spill is not None,
+        "agent_context": answer.agent_context,
+        "notice": answer.notice,
     }
 
 
@@ -155,52 +160,43 @@ def _add_note(meta: dict[str, Any], note: str) -> None:
     meta["agent_context"] = " ".join(p for p in (meta.get("agent_context"), note) if p)
 
 
-def error(env: dict[str, Any]) -> Reply:
+def error(kind: str, message: str, rule: str | None, kube_context: str | None) -> Reply:
     """A blocked or failed call as an isError result naming kind, rule and message."""
-    out = ErrorOut(
-        kind=env.get("kind", "infra"),
-        message=str(env.get("message", "")),
-        rule=env.get("rule"),
-        kube_context=env.get("kube_context"),
-    )
+    out = ErrorOut(kind=kind, message=message, rule=rule, kube_context=kube_context)  # type: ignore[arg-type]
     rule = f" (rule {out.rule})" if out.rule else ""
     return Reply((f"{out.kind} error{rule}: {out.message}",), _payload(out), is_error=True)
 
 
-def table(env: dict[str, Any]) -> Reply:
+def table(answer: Answer) -> Reply:
     """List tools: kubectl's wide table as rows."""
-    columns, items = parse_table(str(env["content"]))
-    out = TableOut(columns=columns, items=items, count=len(items), **_meta(env))
-    return Reply(_texts(str(env["content"]), out), _payload(out))
+    columns, items = parse_table(answer.content)
+    out = TableOut(columns=columns, items=items, count=len(items), **_meta(answer))
+    return Reply(_texts(answer.content, out), _payload(out))
 
 
-def text(env: dict[str, Any]) -> Reply:
+def text(answer: Answer) -> Reply:
     """Describe, logs, rollout and other human-readable output."""
-    out = TextOut(text=str(env["content"]), **_meta(env))
+    out = TextOut(text=answer.content, **_meta(answer))
     return Reply(_texts(out.text, out), _payload(out))
 
 
-def _whole_output(env: dict[str, Any], cache_dir: Path) -> tuple[str, str] | None:
-    """The full (already redacted) output from the cache file a truncated envelope names."""
-    notes = str(env.get("agent_context") or "")
-    match = _SPILL.search(notes)
-    if match is None:
-        return str(env["content"]), notes
-    path = Path(match.group("path"))
+def _whole_output(answer: Answer) -> tuple[str, str] | None:
+    """The full (already redacted) output: the content, or the spill file when it is small enough."""
+    if answer.spill is None:
+        return answer.content, answer.agent_context or ""
     try:
-        inside = path.resolve().parent.parent == cache_dir.resolve()
-        if not inside or path.stat().st_size > MAX_OBJECT_BYTES:
+        if answer.spill.stat().st_size > MAX_OBJECT_BYTES:
             return None
-        data = path.read_text("utf-8", "replace")
+        data = answer.spill.read_text("utf-8", "replace")
     except OSError:
         return None
-    return data, _SPILL.sub("", notes).strip()
+    return data, answer.other_notes or ""
 
 
-def json_object(env: dict[str, Any], cache_dir: Path) -> Reply:
+def json_object(answer: Answer) -> Reply:
     """Get tools: the object as scrubbed JSON, read back whole when it did not fit the preview."""
-    meta = _meta(env)
-    whole = _whole_output(env, cache_dir)
+    meta = _meta(answer)
+    whole = _whole_output(answer)
     obj: Any = None
     if whole is not None:
         try:
@@ -209,7 +205,7 @@ def json_object(env: dict[str, Any], cache_dir: Path) -> Reply:
             obj = None
     if not isinstance(obj, dict):
         out = ObjectOut(object=None, **meta)
-        return Reply(_texts(str(env["content"]), out), _payload(out))
+        return Reply(_texts(answer.content, out), _payload(out))
     assert whole is not None
     clean, count = scrub(obj)
     meta.update(truncated=False, agent_context=whole[1] or None)
@@ -219,10 +215,10 @@ def json_object(env: dict[str, Any], cache_dir: Path) -> Reply:
     return Reply(_texts(json.dumps(clean, indent=2, ensure_ascii=False), out), _payload(out))
 
 
-def raw(env: dict[str, Any]) -> Reply:
+def raw(answer: Answer) -> Reply:
     """kubectl_read: the content as kubectl printed it; whole JSON documents are scrubbed once more."""
-    content = str(env["content"])
-    meta = _meta(env)
+    content = answer.content
+    meta = _meta(answer)
     if content.lstrip().startswith("{") and not meta["truncated"]:
         try:
             clean, count = scrub(json.loads(content))
@@ -235,11 +231,11 @@ def raw(env: dict[str, Any]) -> Reply:
     return Reply(_texts(out.text, out), _payload(out))
 
 
-def can_i(env: dict[str, Any]) -> Reply:
+def can_i(answer: Answer) -> Reply:
     """auth can-i: kubectl prints yes/no (and exits 1 for no)."""
-    answer = str(env.get("content", "")).strip() or "no"
-    out = CanIOut(allowed=answer.split()[0] == "yes", answer=answer, **_meta(env))
-    return Reply(_texts(answer, out), _payload(out))
+    said = answer.content.strip() or "no"
+    out = CanIOut(allowed=said.split()[0] == "yes", answer=said, **_meta(answer))
+    return Reply(_texts(said, out), _payload(out))
 
 
 def _secret_info(row: dict[str, str]) -> SecretInfo:
@@ -254,15 +250,15 @@ def _secret_info(row: dict[str, str]) -> SecretInfo:
     )
 
 
-def secrets(env: dict[str, Any]) -> Reply:
+def secrets(answer: Answer) -> Reply:
     """list_secrets: names, types and key counts from the table the policy allows."""
-    _, rows = parse_table(str(env["content"]))
-    out = SecretListOut(items=[_secret_info(r) for r in rows], count=len(rows), **_meta(env))
-    return Reply(_texts(str(env["content"]) + out.note, out), _payload(out))
+    _, rows = parse_table(answer.content)
+    out = SecretListOut(items=[_secret_info(r) for r in rows], count=len(rows), **_meta(answer))
+    return Reply(_texts(answer.content + out.note, out), _payload(out))
 
 
-def secret(env: dict[str, Any]) -> Reply:
+def secret(answer: Answer) -> Reply:
     """get_secret: one Secret's metadata, values never."""
-    _, rows = parse_table(str(env["content"]))
-    out = SecretOut(secret=_secret_info(rows[0]) if rows else None, **_meta(env))
-    return Reply(_texts(str(env["content"]) + out.note, out), _payload(out))
+    _, rows = parse_table(answer.content)
+    out = SecretOut(secret=_secret_info(rows[0]) if rows else None, **_meta(answer))
+    return Reply(_texts(answer.content + out.note, out), _payload(out))

@@ -1,4 +1,4 @@
-"""`kro serve`: an MCP server (stdio or streamable HTTP) whose every tool call goes through the funnel."""
+"""`kro serve`: an MCP server (stdio or streamable HTTP) whose every tool call goes through the pipeline."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from kro.shims.errors import UsageError
 DESCRIPTION = """Serve read-only Kubernetes tools to an MCP client (Claude Code, Claude Desktop, Cursor,
 VS Code, any agent) over stdio, or over streamable HTTP on a loopback address.
 
-Every tool call becomes one kubectl argument list and goes through the same funnel as the
+Every tool call becomes one kubectl argument list and goes through the same pipeline as the
 kubectl shim: parsed like kubectl parses it, decided by kro's read-only policy, pinned to one
 context, run with a timeout, its output redacted and bounded, and written to the audit log
 (tool "mcp"). A blocked or failed call is a tool error (isError) naming kind, rule and reason.

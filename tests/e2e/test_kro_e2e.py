@@ -40,9 +40,11 @@ from envtest_cluster import (
 import kro.shims
 from kro.sandbox import session_dir
 from kro.sandbox.pinning import PinOptions, build_session
-from kro.shims import executor, run_to_envelope
+from kro.shims import executor
 from kro.shims.decide import decide_argv
 from kro.shims.model import Pins
+from kro.shims.pipeline import run_call
+from kro.shims.sinks import DataSink
 
 pytestmark = pytest.mark.e2e
 
@@ -526,7 +528,7 @@ def test_cluster_text_stays_inside_content(real_cluster: RealCluster, tmp_path: 
 def test_a_write_that_slipped_past_the_policy_fails_the_tier(
     real_cluster: RealCluster, tmp_path: Path
 ) -> None:
-    """The funnel blocks a delete; an unsafe executor (the funnel minus its decision) runs it as the
+    """The pipeline blocks a delete; an unsafe executor (the pipeline minus its decision) runs it as the
     admin, and the check the corpus test relies on reports that write."""
     name = f"kro-e2e-throwaway-{uuid.uuid4().hex[:8]}"
     created = kubectl(
@@ -549,8 +551,9 @@ def test_a_write_that_slipped_past_the_policy_fails_the_tier(
         workdir,
     )
     argv = ["delete", "configmap", name, *NS]
-    decision, answer = run_to_envelope.read(session, argv)
-    assert (answer["kind"], answer["rule"]) == ("policy", "verb.mutating"), answer
+    outcome = run_call(session, "kubectl", argv, DataSink())
+    assert outcome.failure is not None
+    assert (outcome.failure.kind, outcome.failure.rule) == ("policy", "verb.mutating"), outcome
     assert write_violations(settled_audit_events(real_cluster)[start:], ADMIN_USER) == []
 
     inv, decision = decide_argv("kubectl", argv, Pins(session.context, session.namespaces))

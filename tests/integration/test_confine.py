@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kro_testing import BIN
+from kro_testing import BIN, calls_of
 
 from kro.audit_command import problems
 from kro.democluster.server import DemoCluster
@@ -105,7 +105,8 @@ class Confined:
         return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
 
     def audit(self) -> list[dict[str, Any]]:
-        return [json.loads(line) for line in self.audit_log.read_text().splitlines()]
+        """The calls audited so far, each call record with its outcome folded in."""
+        return calls_of(self.audit_log)
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import pytest
 import yaml
 from kro_testing import BIN
 
-from kro.audit_command import problems
+from kro.audit_command import calls, problems
 from kro.democluster.fixture import CRASHLOOP_POD
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -85,7 +85,7 @@ def _run_workflow_command(
     lines = audit.read_bytes().splitlines() if audit.exists() else []
     for line in lines:
         assert problems(line) == []
-    return proc, [json.loads(line) for line in lines]
+    return proc, calls(json.loads(line) for line in lines)
 
 
 def test_diagnose_script_under_kro_run_demo(tmp_path: Path) -> None:

@@ -165,3 +165,16 @@ def test_fallback_keeps_namespace_allowlist(kro_session: KroSession) -> None:
     first, second = envelopes(proc.stdout)
     assert (first["kind"], first["rule"]) == ("policy", "global.namespace")
     assert second["status"] == "ok"
+
+
+def test_fallback_is_redacted_in_plain_redact(kro_session: KroSession) -> None:
+    """Bug: with --output plain --redact the fallback printed the demo pod's bearer token in full."""
+    from kro.democluster.fixture import CRASHLOOP_POD
+
+    proc = kro_session.run("kubetail", "logs", f"demo:pods/{CRASHLOOP_POD}", options=("--redact",))
+    assert proc.returncode == 0, proc.stderr
+    assert "Authorization: Bearer [REDACTED]" in proc.stdout
+    assert FAKE_BEARER_TOKEN not in proc.stdout + proc.stderr
+    assert "kubetail is not installed" in proc.stderr
+    [call] = kro_session.audit()
+    assert (call["tool"], call["state"], call["exit_code"]) == ("kubetail", "done", 0)

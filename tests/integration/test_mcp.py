@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import shutil
 import socket
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -15,7 +17,7 @@ from typing import Any
 import anyio
 import pytest
 from anyio.from_thread import BlockingPortal, start_blocking_portal
-from kro_testing import BIN
+from kro_testing import BIN, calls_of
 from mcp import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp_types import CallToolResult
@@ -47,14 +49,14 @@ class Server:
     session: ClientSession
     audit_log: Path
     init_seconds: float
-    funnel_calls: int = 0
+    pipeline_calls: int = 0
     results: list[CallToolResult] = field(default_factory=list)
 
     def call(self, name: str, args: dict[str, Any]) -> CallToolResult:
-        """Call a tool; counts the calls that reached the funnel (they, and only they, carry structure)."""
+        """Call a tool; counts the calls that reached the pipeline (they, and only they, carry structure)."""
         result = self.portal.call(lambda: self.session.call_tool(name, args, read_timeout_seconds=60))
         assert isinstance(result, CallToolResult)
-        self.funnel_calls += result.structured_content is not None
+        self.pipeline_calls += result.structured_content is not None
         self.results.append(result)
         return result
 
@@ -75,14 +77,13 @@ class Server:
             return out
 
         results = self.portal.call(many)
-        self.funnel_calls += sum(r.structured_content is not None for r in results)
+        self.pipeline_calls += sum(r.structured_content is not None for r in results)
         self.results.extend(results)
         return results
 
     def audit(self) -> list[dict[str, Any]]:
-        """The audit records written so far."""
-        text = self.audit_log.read_text() if self.audit_log.exists() else ""
-        return [json.loads(line) for line in text.splitlines()]
+        """The calls audited so far, each call record with its outcome folded in."""
+        return calls_of(self.audit_log)
 
 
 def _env(tmp: Path) -> dict[str, str]:
@@ -93,8 +94,12 @@ def _env(tmp: Path) -> dict[str, str]:
 
 
 @asynccontextmanager
-async def _connect(args: list[str], tmp: Path) -> AsyncIterator[tuple[ClientSession, float]]:
-    params = StdioServerParameters(command=str(BIN / "kro"), args=["serve", *args], env=_env(tmp))
+async def _connect(
+    args: list[str], tmp: Path, env: dict[str, str] | None = None
+) -> AsyncIterator[tuple[ClientSession, float]]:
+    params = StdioServerParameters(
+        command=str(BIN / "kro"), args=["serve", *args], env={**_env(tmp), **(env or {})}
+    )
     started = time.monotonic()
     async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
         await session.initialize()
@@ -102,11 +107,14 @@ async def _connect(args: list[str], tmp: Path) -> AsyncIterator[tuple[ClientSess
 
 
 @contextmanager
-def serve(kubeconfig: Path, tmp: Path, *extra: str) -> Iterator[Server]:
+def serve(
+    kubeconfig: Path, tmp: Path, *extra: str, audit: Path | None = None, env: dict[str, str] | None = None
+) -> Iterator[Server]:
     """Start `kro serve --kubeconfig K --context kro-demo --audit-log tmp/audit.jsonl EXTRA...`."""
-    audit = tmp / "audit.jsonl"
+    audit = audit or tmp / "audit.jsonl"
     args = ["--kubeconfig", str(kubeconfig), "--context", "kro-demo", "--audit-log", str(audit), *extra]
-    with start_blocking_portal() as portal, portal.wrap_async_context_manager(_connect(args, tmp)) as conn:
+    connect = _connect(args, tmp, env)
+    with start_blocking_portal() as portal, portal.wrap_async_context_manager(connect) as conn:
         yield Server(portal, conn[0], audit, conn[1])
 
 
@@ -417,10 +425,10 @@ def test_concurrent_calls(server: Server) -> None:
 
 
 def test_audit_has_one_line_per_kubectl_call(server: Server) -> None:
-    """Every call that reached the funnel wrote exactly one record, as tool mcp, pinned to kro-demo."""
+    """Every call that reached the pipeline was audited once, as tool mcp, pinned to kro-demo."""
     server.call("kubectl_read", {"argv": ["delete", "pod", "x"]})
     records = server.audit()
-    assert len(records) == server.funnel_calls
+    assert len(records) == server.pipeline_calls
     assert {r["tool"] for r in records} == {"mcp"}
     assert {r["context"] for r in records} == {"kro-demo"}
     assert records[-1]["argv"] == ["delete", "pod", "x"]
@@ -484,6 +492,40 @@ def test_hanging_cluster_times_out_as_infra(tmp_path: Path) -> None:
             assert elapsed < 6, elapsed
             assert len(srv.portal.call(srv.session.list_tools).tools) == len(TOOLS)
             assert len(srv.audit()) == 2
+
+
+def test_full_audit_log_runs_nothing(demo_cluster: DemoHandle, tmp_path: Path) -> None:
+    """--audit-log /dev/full: each call is an infra error saying it was not run; none reaches the server."""
+    before = len(demo_cluster.cluster.requests())
+    with serve(demo_cluster.kubeconfig, tmp_path, audit=Path("/dev/full")) as srv:
+        for tool, args in (("list_pods", DEMO), ("kubectl_read", {"argv": ["delete", "pod", "x"]})):
+            result = srv.call(tool, args)
+            assert result.is_error
+            assert result.structured_content is not None
+            assert result.structured_content["kind"] == "infra"
+            assert "the call was not run" in result.structured_content["message"]
+    assert len(demo_cluster.cluster.requests()) == before
+
+
+def test_missing_kubectl_is_the_shims_infra_error(demo_cluster: DemoHandle, tmp_path: Path) -> None:
+    """kubectl gone after start: the same infra error and audit outcome as the shim's (not installed at …)."""
+    real = shutil.which("kubectl")
+    assert real
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    (bindir / "kubectl").symlink_to(real)
+    path = f"{bindir}{os.pathsep}{os.environ['PATH']}"
+    with serve(demo_cluster.kubeconfig, tmp_path, env={"PATH": path}) as srv:
+        (bindir / "kubectl").unlink()
+        result = srv.call("list_pods", DEMO)
+        assert result.is_error
+        assert result.structured_content is not None
+        assert result.structured_content["kind"] == "infra"
+        said = f"kubectl is not installed at {bindir}/kubectl, where this session found it at start"
+        assert said in result.structured_content["message"]
+        [call] = srv.audit()
+        assert (call["tool"], call["state"], call["exit_code"]) == ("mcp", "done", 69)
+        assert said in call["error"]
 
 
 @pytest.mark.parametrize(

@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 from kro.shims import envelope_output
 from kro.shims.envelope import classify
 from kro.shims.envelope_output import Collector
-from kro.shims.plain_redact import _LineWriter
 from kro.shims.redact import _KEYWORDS, _NEEDLES, MARK, Redactor, redact_text
+from kro.shims.sinks import Feed
 
 
 @pytest.mark.parametrize(
@@ -244,7 +244,7 @@ class _Sink:
 
 def _plain(chunks: list[bytes]) -> tuple[bytes, int]:
     sink = _Sink()
-    writer = _LineWriter(sink)  # type: ignore[arg-type]
+    writer = Feed(sink, True, None)  # type: ignore[arg-type]
     for chunk in chunks:
         writer.feed(chunk)
     writer.finish()

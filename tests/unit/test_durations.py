@@ -1,0 +1,42 @@
+"""Go-style durations for --call-timeout and kubectl's --request-timeout."""
+
+from __future__ import annotations
+
+import contextlib
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from kro.shims.durations import parse_duration
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [
+        pytest.param("30s", 30.0, id="duration.seconds"),
+        pytest.param("1m30s", 90.0, id="duration.compound"),
+        pytest.param("500ms", 0.5, id="duration.millis"),
+        pytest.param("2h", 7200.0, id="duration.hours"),
+        pytest.param("1.5s", 1.5, id="duration.fraction"),
+        pytest.param("5", 5.0, id="duration.bare-number"),
+        pytest.param("0", 0.0, id="duration.zero"),
+    ],
+)
+def test_durations(text: str, seconds: float) -> None:
+    """What kubectl accepts for --request-timeout."""
+    assert parse_duration(text) == pytest.approx(seconds)
+
+
+@pytest.mark.parametrize("text", ["", "s", "5x", "1..2s", "-1s", "1s2", "ten"])
+def test_not_durations(text: str) -> None:
+    """Anything else is a ValueError naming the text."""
+    with pytest.raises(ValueError, match="duration"):
+        parse_duration(text)
+
+
+@given(st.text(max_size=12))
+def test_never_raises_anything_but_value_error(text: str) -> None:
+    """A parser on the hot path: any text is a number of seconds or a ValueError."""
+    with contextlib.suppress(ValueError):
+        assert parse_duration(text) >= 0
