@@ -11,8 +11,8 @@ from typing import Any
 
 import jsonschema
 
-from kro.democluster.testing import DemoHandle, kubectl_env
 from kro.audit_command import calls
+from kro.democluster.testing import DemoHandle, kubectl_env
 
 BIN = Path(sys.executable).parent
 SCHEMA = json.loads((Path(__file__).parents[1] / "shims" / "data" / "envelope.schema.json").read_text())

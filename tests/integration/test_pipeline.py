@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from kro_testing import envelope
 
+from kro.audit_command import calls, problems
 from kro.democluster.testing import DemoHandle, kubectl_env
 from kro.sandbox.pinning import PinOptions, build_session
-from kro.audit_command import calls, problems
 from kro.shims.executor import Passed
 from kro.shims.outcome import Outcome
 from kro.shims.pipeline import run_call

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from kro.shims.audit import MAX_RECORD, AuditLog, Call, Ended, new_call_id
 from kro.audit_command import calls, problems
+from kro.shims.audit import MAX_RECORD, AuditLog, Call, Ended, new_call_id
 from kro.shims.errors import AuditError
 from kro.shims.model import Decision
 
