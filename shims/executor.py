@@ -284,20 +284,29 @@ def run_attached(path: str, argv: list[str], env: Mapping[str, str], stdio: tupl
 def run_bounded(path: str, argv: list[str], env: Mapping[str, str], seconds: float) -> Attached:
     """Run the tool on this process's stdio in its own process group, stopped as a whole at the bound.
 
-    Plain mode with a bound: the shim stays the parent instead of exec'ing (^C still reaches the tool's
-    group through us: it is stopped, then KeyboardInterrupt goes on).
+    Plain mode with a bound: the shim stays the parent instead of exec'ing. ^C, SIGTERM or SIGHUP to the
+    shim stop the tool's group too (it is not in ours), then the shim ends as the signal would end it.
     """
+    import signal
     import subprocess
 
-    proc = subprocess.Popen([path, *argv], env=env, process_group=0)
+    def ended_by(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = {sig: signal.signal(sig, ended_by) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
-        return _attached(proc.wait(timeout=seconds), False)
-    except subprocess.TimeoutExpired:
-        _stop(proc)
-        return _attached(proc.wait(), True)
-    except BaseException:
-        _stop(proc)
-        raise
+        proc = subprocess.Popen([path, *argv], env=env, process_group=0)
+        try:
+            return _attached(proc.wait(timeout=seconds), False)
+        except subprocess.TimeoutExpired:
+            _stop(proc)
+            return _attached(proc.wait(), True)
+        except BaseException:
+            _stop(proc)
+            raise
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:

@@ -8,14 +8,16 @@ parent kubectl a moment later (SIGKILL, or SIGSEGV — Go's runtime turns a SIGS
 from __future__ import annotations
 
 import os
+import signal
 import stat
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
-from kro_testing import KroSession, envelope
+from kro_testing import BIN, KroSession, envelope
 
 from kro.democluster.server import DemoCluster
 from kro.democluster.testing import DemoHandle
@@ -136,3 +138,24 @@ def test_plain_parent_reports_the_signal(token_cluster: DemoCluster, tmp_path: P
     assert proc.returncode == 137, proc.stderr
     assert "web-7c9f8d6b5d-zr2wn" in proc.stdout
     assert "kro: kubectl was killed by SIGKILL" in proc.stderr
+
+
+def test_sigterm_to_a_bounded_shim_stops_its_kubectl(token_cluster: DemoCluster, tmp_path: Path) -> None:
+    """The shim that stays kubectl's parent passes SIGTERM on: kubectl and its plugin end with it (143)."""
+    kro, pids = _plugin_session(token_cluster, tmp_path, HANGING)
+    argv = [
+        str(BIN / "kro-run"), "--kubeconfig", str(kro.demo.kubeconfig), "--context", "kro-demo",
+        "--audit-log", str(kro.audit_log), "--output", "plain", "--call-timeout", "120s",
+        "--", "kubectl", "get", "pods",
+    ]  # fmt: skip
+    proc = subprocess.Popen(argv, env=kro.env(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)  # fmt: skip
+    deadline = time.monotonic() + 60
+    while not (pids.exists() and pids.read_text().strip()) and time.monotonic() < deadline:
+        time.sleep(0.1)  # kro-run exec'd the shim, which started kubectl, which started the plugin
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err
+    assert _gone(pids), "the plugin did not outlive the shim"
+    [call] = kro.audit()
+    assert call["state"] == "started", "killed before its outcome: the log says so, not 'not run'"
