@@ -34,7 +34,7 @@ CALL_FIELDS: dict[str, tuple[type, ...]] = {
     "reason": (str,),
     "exit_code": (int, type(None)),
     "duration_ms": (int, float),
-    "exec": (bool,),
+    "follows": (str,),
 }
 # The outcome record: written when the call has ended (joined to its call record by `call`).
 OUTCOME_FIELDS: dict[str, tuple[type, ...]] = {
@@ -46,8 +46,9 @@ OUTCOME_FIELDS: dict[str, tuple[type, ...]] = {
     "signal": (int, type(None)),
     "error": (str, type(None)),
 }
-# Records written before outcome records existed: one per call, without call/event/exec.
-LEGACY_FIELDS = {k: v for k, v in CALL_FIELDS.items() if k not in ("call", "event", "exec")}
+# Records written before outcome records existed: one per call, without call/event/follows.
+LEGACY_FIELDS = {k: v for k, v in CALL_FIELDS.items() if k not in ("call", "event", "follows")}
+FOLLOWS = ("outcome", "exec", "none")
 _OUTCOME_KEYS = ("exit_code", "duration_ms", "bytes", "timed_out", "signal", "error")
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)([smhd])")
 _UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -102,6 +103,8 @@ def problems(line: bytes) -> list[str]:
         return found
     if record["decision"] not in ("allowed", "blocked"):
         found.append(f"decision {record['decision']!r}")
+    if fields is CALL_FIELDS and record["follows"] not in FOLLOWS:
+        found.append(f"follows {record['follows']!r}")
     if not all(isinstance(a, str) for a in record["argv"]):
         found.append("argv holds a non-string")
     if record["decision"] == "blocked" and not (record["rule"] and record["reason"]):
@@ -112,8 +115,9 @@ def problems(line: bytes) -> list[str]:
 def calls(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     """One view per call, in log order: the call record with its outcome's fields folded in.
 
-    `state` says what is known: "blocked", "done" (an outcome record), "exec" (plain mode replaced the shim
-    with the tool, so no outcome is recorded) or "started" (no outcome record: still running, or it was lost).
+    `state` says what is known: "blocked", "done" (an outcome record, or a record complete in itself), "exec"
+    (plain mode replaced the shim with the tool, so no outcome is recorded) or "started" (no outcome record
+    yet: still running, or it was lost).
     """
     views: list[dict[str, Any]] = []
     pending: dict[tuple[object, object], dict[str, Any]] = {}
@@ -124,13 +128,14 @@ def calls(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
                 view.update({k: record.get(k) for k in _OUTCOME_KEYS}, state="done")
             continue
         view = {k: v for k, v in record.items() if k != "event"}
+        follows = record.get("follows", "none")  # records before outcome records existed are complete
         if record.get("decision") == "blocked":
             view["state"] = "blocked"
-        elif "event" not in record:
-            view["state"] = "done"
-        else:
-            view["state"] = "exec" if record.get("exec") else "started"
+        elif follows == "outcome":
+            view["state"] = "started"
             pending[(record.get("session"), record.get("call"))] = view
+        else:
+            view["state"] = "exec" if follows == "exec" else "done"
         views.append(view)
     return views
 
@@ -175,7 +180,7 @@ def _verify(path: Path) -> int:
             if record.get("event") == "call":
                 if key in open_calls:
                     found.append(f"call id {record['call']} is used twice")
-                elif record["decision"] == "allowed" and not record["exec"]:
+                elif record["follows"] == "outcome":
                     open_calls.add(key)
             elif record.get("event") == "outcome":
                 if key not in open_calls:
@@ -199,9 +204,9 @@ def main(argv: list[str]) -> int:
         description=(
             "Read kro's audit log, one line per kubectl/kubetail/MCP call. The log holds a call record "
             "per attempt, written before anything runs (ts, session, pid, call, event=call, tool, argv, "
-            "context, decision, rule, reason, exit_code, duration_ms, exec), and for an allowed call an "
+            "context, decision, rule, reason, exit_code, duration_ms, follows), and for an allowed call an "
             "outcome record when it ends (ts, session, pid, call, event=outcome, tool, exit_code, "
-            "duration_ms, bytes, timed_out, signal, error). A call with no outcome record is shown as "
+            "duration_ms, bytes, timed_out, signal, error). A call missing its outcome record is shown as "
             "started (still running, or the record was lost), or as run by exec in plain mode."
         ),
         epilog=(

@@ -2,7 +2,9 @@
 
 Two kinds of record (README "Audit log"): the call record (`"event": "call"`), written once the policy has
 decided and before anything runs, and the outcome record (`"event": "outcome"`, the same `call` id), written
-when the call has ended and kro was still its parent. Blocked calls have only the call record (exit 77).
+when the call has ended and kro was still its parent. The call record's `follows` says which: "outcome",
+"exec" (plain mode replaces the shim with the tool: no outcome record) or "none" (blocked, exit 77, or a
+step settled in itself, such as an approval's).
 """
 
 from __future__ import annotations
@@ -103,20 +105,30 @@ class AuditLog(NamedTuple):
     def call(self, call: Call, decision: Decision, started: float, *, execs: bool = False) -> None:
         """The call record, before anything runs; AuditError ("the call was not run") if it does not land.
 
-        `execs`: the shim is about to replace itself with the tool, so no outcome record will follow.
+        An allowed call's outcome record follows, unless `execs`: the shim is about to become the tool.
         """
+        follows = "none" if not decision.allowed else "exec" if execs else "outcome"
+        code = None if decision.allowed else int(ExitStatus.BLOCKED)
+        self._call_record(call, decision, started, follows, code)
+
+    def write(self, call: Call, decision: Decision, exit_code: int | None, started: float) -> None:
+        """A call record complete in itself: a step kro settled without a tool left running (approvals)."""
+        self._call_record(call, decision, started, "none", exit_code)
+
+    def _call_record(self, call: Call, decision: Decision, started: float, follows: str,
+                     exit_code: int | None) -> None:  # fmt: skip
         argv = [json_codec.clean(a) for a in call.argv]
         record: dict[str, object] = {
-            **self._head(call, "call"),
+            **self._head(call._replace(id=call.id or new_call_id()), "call"),
             "tool": call.tool,
             "argv": argv,
             "context": call.context,
             "decision": "allowed" if decision.allowed else "blocked",
             "rule": decision.rule,
             "reason": decision.reason,
-            "exit_code": None if decision.allowed else int(ExitStatus.BLOCKED),
+            "exit_code": exit_code,
             "duration_ms": _ms(started),
-            "exec": execs,
+            "follows": follows,
         }
         line = json_codec.dumps(record) + b"\n"
         if len(line) > MAX_RECORD:

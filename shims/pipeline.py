@@ -70,6 +70,14 @@ def run_call(
     call = Call(session.id, audit_as or tool, args, session.context, new_call_id())
     try:
         with AuditLog.open(session.audit_log) as log:
+            if session.approvals and plan.decision.rule == "verb.mutating" and sink.name != "data":
+                # Approvals call point: queue the mutation, or answer an identical re-run once with the
+                # approved run's recorded result (kro/approvals/hook.py writes the audit record and answer).
+                from kro.approvals.hook import answer_blocked
+
+                code = answer_blocked(session, inv, plan.decision, log, call, began, sink.io)
+                blocked = Outcome(plan.decision, session.context, session.notice, failure=plan.failure)
+                return blocked._replace(exit_code=code)
             log.call(call, plan.decision, began, execs=execs)
             outcome = _carry_out(session, plan, sink, log, call, began)
     except AuditError as exc:  # the call record did not land: nothing ran

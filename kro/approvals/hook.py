@@ -1,7 +1,7 @@
 """The shim's approvals call point: a blocked mutation is queued, or answered once with its approved result.
 
-Called from the blocked branch of the call pipeline (shim.run, which the --confine broker also runs,
-outside the sandbox) when the session has approvals on and the rule is verb.mutating. It writes the
+Called from the blocked branch of the call pipeline (shims/pipeline.py, which the --confine broker also
+runs, outside the sandbox) when the session has approvals on and the rule is verb.mutating. It writes the
 call's one audit line and the answer, and returns the exit code. Mutations outside the approvals'
 scope (kubeconfig edits, local files) are blocked as usual, the reason saying why they were not queued.
 """
@@ -14,7 +14,7 @@ from kro.approvals import scope
 from kro.approvals.store import Queue, Request, rfc3339
 from kro.shims import envelope, json_codec
 from kro.shims.audit import AuditLog, Call
-from kro.shims.errors import EXIT_BLOCKED
+from kro.shims.errors import ExitStatus
 from kro.shims.executor import Stdio
 from kro.shims.model import Decision, Invocation
 from kro.shims.session import Session
@@ -68,7 +68,7 @@ def _clause(decision: Decision) -> str:
 
 def _blocked(session: Session, io: Stdio, audit: AuditLog, call: Call, decision: Decision, started: float,
              request: Request | None = None) -> int:  # fmt: skip
-    audit.write(call, decision, EXIT_BLOCKED, started)
+    audit.write(call, decision, ExitStatus.BLOCKED, started)
     if session.output == "envelope":
         out = envelope.error("policy", decision.reason, session.context, session.notice, decision.rule)
         if request is not None:
@@ -76,7 +76,7 @@ def _blocked(session: Session, io: Stdio, audit: AuditLog, call: Call, decision:
         io.out(json_codec.dumps(out) + b"\n")
         return 0
     io.err(f"✘ BLOCKED: {decision.reason}\n")
-    return EXIT_BLOCKED
+    return ExitStatus.BLOCKED
 
 
 def _deliver(session: Session, io: Stdio, audit: AuditLog, call: Call, request: Request,

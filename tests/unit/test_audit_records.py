@@ -49,6 +49,20 @@ def test_records_and_their_views(tmp_path: Path) -> None:
     assert "event" not in views[0]
 
 
+def test_a_settled_step_is_one_complete_record(tmp_path: Path) -> None:
+    """write(): a call record carrying its own exit code, nothing to follow (an approval's steps)."""
+    path = tmp_path / "audit.jsonl"
+    with AuditLog.open(str(path)) as log:
+        log.write(Call("s", "kro approve", ["scale", "deploy/web"], "c"), ALLOWED, None, time.monotonic())
+        log.write(Call("s", "kubectl", ["scale", "deploy/web"], "c"), ALLOWED, 1, time.monotonic())
+    lines = path.read_bytes().splitlines()
+    assert all(problems(line) == [] for line in lines)
+    records = [json.loads(line) for line in lines]
+    assert [(r["follows"], r["exit_code"]) for r in records] == [("none", None), ("none", 1)]
+    assert len({r["call"] for r in records}) == 2
+    assert [v["state"] for v in calls(records)] == ["done", "done"]
+
+
 def test_a_record_written_before_outcome_records_still_verifies() -> None:
     """Logs written by earlier versions (one record a call, no call/event/exec) stay well-formed."""
     legacy = (
