@@ -37,7 +37,8 @@ PRELOAD = (
     "json", "re", "selectors", "signal", "subprocess", "time", "yaml", "filelock",
     *(f"kro.shims.{name}" for name in (
         "argv", "policy", "policy_kubetail", "policy_reads", "jsonpath", "envelope", "envelope_output",
-        "redact", "cache", "json_codec", "plain_redact", "config_view", "kubetail_fallback", "hotpath_stdlib",
+        "redact", "cache", "json_codec", "config_view", "kubetail_fallback", "hotpath_stdlib", "pipeline",
+        "sinks", "outcome", "durations", "errors", "audit",
     )),
 )  # fmt: skip
 MAX_CALLS = 256  # calls served at once; more wait in the listen backlog

@@ -157,31 +157,3 @@ def run(session: Session, inv: Invocation, path: str, env: dict[str, str],
     mask(doc)
     on_stdout(render(doc, output_format(inv.last("output") or "")[0]))
     return result
-
-
-def answer(io: executor.Stdio, session: Session, inv: Invocation, path: str, env: dict[str, str]) -> int:
-    """Print the masked config view on `io` in the session's output mode; the exit code for the audit."""
-    if session.output == "envelope":
-        from kro.shims import json_codec
-
-        out, code = read(session, inv, path, env)
-        io.out(json_codec.dumps(out) + b"\n")
-        return code
-
-    def write(data: bytes) -> bool:
-        io.out(data)
-        return True
-
-    result = run(session, inv, path, env, write)
-    if result.stderr:
-        io.err(result.stderr.decode("utf-8", "surrogateescape"))
-    return result.exit_code
-
-
-def read(session: Session, inv: Invocation, path: str, env: dict[str, str]) -> tuple[dict[str, object], int]:
-    """The masked config view as an envelope (shared with MCP), and the exit code."""
-    from kro.shims.envelope_output import finish, new_collector
-
-    collector = new_collector(session, inv)
-    result = run(session, inv, path, env, collector.feed)
-    return finish(session, inv, collector, [result], session.notice)

@@ -47,6 +47,7 @@ class Plan(NamedTuple):
     bound_by: str = ""
     stream: bool = False  # reaching the bound is the normal end of a stream (envelope sinks)
     attach: bool = False  # plain: the tool writes straight to the caller's stdio
+    masked_config: bool = False  # `config view`: kro runs it as JSON and prints it with credentials masked
 
 
 def run_call(
@@ -96,7 +97,15 @@ def make_plan(session: Session, inv: Invocation, decision: Decision, sink: Sink)
     if not _runnable(path):
         return Plan(decision, _not_installed(inv.tool, path))
     bound, by, stream = _bound(session, inv, sink, is_stream(inv))
-    return Plan(decision, None, inv.tool, path or "", (inv,), None, None, bound, by, stream, sink.attaches)
+    masked = inv.tool == "kubectl" and inv.path == ("config", "view") and _renders_config(inv)
+    attach = sink.attaches and not masked
+    return Plan(decision, None, inv.tool, path or "", (inv,), None, None, bound, by, stream, attach, masked)
+
+
+def _renders_config(inv: Invocation) -> bool:
+    from kro.shims import config_view
+
+    return config_view.renders(inv)
 
 
 def is_stream(inv: Invocation) -> bool:
@@ -243,5 +252,9 @@ def _execute(session: Session, plan: Plan, sink: Sink) -> Outcome:
 def _captured(
     session: Session, plan: Plan, feed: Feed, inv: Invocation, env: dict[str, str]
 ) -> executor.Captured:
+    if plan.masked_config:  # kubectl prints OIDC and exec credentials in clear: kro masks them
+        from kro.shims import config_view
+
+        return config_view.run(session, inv, plan.path, env, feed.feed)
     argv = executor.pinned_argv(inv, session)
     return executor.run_captured(plan.path, argv, env, feed.feed, seconds=plan.bound, stream=plan.stream)
