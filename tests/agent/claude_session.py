@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from kro_testing import calls_of
 from model_standin import ModelStandin
 
 from kro.democluster.fixture import FAKE_SECRET_PASSWORD
@@ -122,8 +123,7 @@ class ClaudeBench:
                 argv, cwd=self.base / "work", env=env, capture_output=True, text=True,
                 stdin=subprocess.DEVNULL, timeout=timeout, check=False,
             )  # fmt: skip
-        audit = [json.loads(line) for line in self.audit_log.read_text().splitlines()] if (
-            self.audit_log.exists()) else []  # fmt: skip
+        audit = calls_of(self.audit_log)  # each call record with its outcome folded in
         requests = self.demo.cluster.requests()[before:]
         writes = [(r["method"], r["path"]) for r in requests
                   if r["method"] not in ("GET", "HEAD") and "selfsubject" not in r["path"]]  # fmt: skip
