@@ -10,7 +10,7 @@ from typing import IO
 
 from kro.shims import envelope, executor, json_codec
 from kro.shims.audit import AuditLog, Call
-from kro.shims.cache import cache_root, new_file, prune
+from kro.shims.cache import MIN_AGE_S, cache_root, new_file, prune
 from kro.shims.model import Decision, Invocation
 from kro.shims.redact import Redactor, redact_text
 from kro.shims.session import Session
@@ -150,7 +150,7 @@ def emit(env: dict[str, object]) -> None:
 def new_collector(session: Session, inv: Invocation, grep: re.Pattern[str] | None = None) -> Collector:
     """A collector whose spill file is a fresh name in the session's per-context cache."""
     ext = "json" if _output_kind(inv).startswith("json") else "txt"
-    spill = new_file(_cache(session), session.context, inv.verb or inv.tool, ext)
+    spill = new_file(_cache(session), session.context, inv.verb or inv.tool, ext, session.id)
     return Collector(spill, session.stream_lines if is_stream(inv) else None, grep)
 
 
@@ -198,7 +198,8 @@ def finish(session: Session, inv: Invocation, collector: Collector, results: lis
             notes.append(f"{inv.tool} exited with code {code}.")
         out = envelope.ok(envelope.Output(collector.content(), render, tuple(notes)), session.context, notice)
     if collector.truncated:
-        prune(_cache(session))
+        bound = max(MIN_AGE_S, session.request_timeout, session.stream_seconds)
+        prune(_cache(session), keep_session=session.id, min_age=bound)
     return out, code
 
 
