@@ -15,6 +15,9 @@ EXIT_NOT_FOUND = 69
 EXIT_CONFIG = 78
 EXIT_INTERRUPTED = 130
 EXIT_CMD_NOT_FOUND = 127
+EXIT_TEMPFAIL = 75  # EX_TEMPFAIL: out of descriptors, memory or broker slots; nothing ran, retry may work
+# errno values that mean "out of resources" (EMFILE, ENFILE, ENOMEM, ENOBUFS, EAGAIN), not a refusal
+RESOURCE_ERRNOS = frozenset({24, 23, 12, 105, 11})
 
 
 class KroError(Exception):

@@ -136,9 +136,12 @@ def run_captured(
     import subprocess
     import time
 
+    from kro.shims.lifetime import tied
+
     proc = subprocess.Popen(
-        [path, *argv], env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-    )
+        [path, *argv], env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        preexec_fn=tied(),
+    )  # fmt: skip
     assert proc.stdout is not None
     assert proc.stderr is not None
     deadline = time.monotonic() + seconds
@@ -206,7 +209,8 @@ class Direct(NamedTuple):
 class Passed(NamedTuple):
     """A broker client's stdio, passed as descriptors, and the launcher's environment for the tool.
 
-    `hangup` (the client's connection) becomes readable when the client goes; a running tool is then stopped.
+    `hangup` (the client's connection) becomes readable when the client goes; a running tool is then stopped,
+    as it is after `seconds` (the broker's bound on every call).
     """
 
     stdin: int
@@ -214,6 +218,7 @@ class Passed(NamedTuple):
     stderr: int
     hangup: int
     env: Mapping[str, str]
+    seconds: float = 3600.0
 
     def out(self, data: bytes) -> None:
         """Write payload bytes to the client's stdout (dropped if the client is gone)."""
@@ -225,7 +230,8 @@ class Passed(NamedTuple):
 
     def plain(self, path: str, argv: list[str], env: dict[str, str]) -> int:
         """Run the tool on the client's stdio until it exits or the client hangs up; its exit code."""
-        return run_attached(path, argv, env, (self.stdin, self.stdout, self.stderr), self.hangup)
+        stdio = (self.stdin, self.stdout, self.stderr)
+        return run_attached(path, argv, env, stdio, self.hangup, self.seconds)
 
 
 Stdio = Direct | Passed
@@ -242,21 +248,32 @@ def _write_all(fd: int, data: bytes) -> None:
 
 
 def run_attached(path: str, argv: list[str], env: Mapping[str, str], stdio: tuple[int, int, int],
-                 hangup: int) -> int:  # fmt: skip
-    """Run the tool with the given stdio in its own process group; stop it when `hangup` turns readable."""
+                 hangup: int, seconds: float = 3600.0) -> int:  # fmt: skip
+    """Run the tool with the given stdio in its own process group; stop it when `hangup` turns readable
+    or after `seconds`. It dies with the calling thread (PR_SET_PDEATHSIG)."""
     import selectors
     import subprocess
 
+    from kro.shims.lifetime import tied
+
     proc = subprocess.Popen(
-        [path, *argv], env=env, stdin=stdio[0], stdout=stdio[1], stderr=stdio[2], start_new_session=True
-    )
-    pidfd = os.pidfd_open(proc.pid)
+        [path, *argv], env=env, stdin=stdio[0], stdout=stdio[1], stderr=stdio[2], start_new_session=True,
+        preexec_fn=tied(),
+    )  # fmt: skip
+    try:
+        pidfd = os.pidfd_open(proc.pid)
+    except OSError:
+        _stop(proc)
+        raise
     try:
         with selectors.DefaultSelector() as sel:
             sel.register(pidfd, selectors.EVENT_READ, "exit")
             sel.register(hangup, selectors.EVENT_READ, "hangup")
-            if all(key.data == "hangup" for key, _ in sel.select()):
+            if all(key.data == "hangup" for key, _ in sel.select(timeout=seconds)):
                 _stop(proc)
+    except BaseException:
+        _stop(proc)
+        raise
     finally:
         os.close(pidfd)
     code = proc.wait()

@@ -9,7 +9,7 @@ import time
 from kro.shims import executor
 from kro.shims.audit import AuditLog, Call
 from kro.shims.decide import decide_argv
-from kro.shims.errors import EXIT_BLOCKED, EXIT_NOT_FOUND, KroError
+from kro.shims.errors import EXIT_BLOCKED, EXIT_NOT_FOUND, EXIT_TEMPFAIL, RESOURCE_ERRNOS, KroError
 from kro.shims.model import Decision, Pins
 from kro.shims.session import SESSION_FILE, Session, load_session
 
@@ -26,8 +26,16 @@ def run(
 
     `io` is the executor seam: this process's stdio (the shim), or a broker client's passed descriptors.
     """
-    inv, decision = decide_argv(tool, argv, Pins(session.context, session.namespaces))
     audit = AuditLog.open(session.audit_log)
+    try:
+        return _run(session, tool, argv, started, io, audit)
+    finally:
+        audit.close()  # the broker runs many calls in one process: no descriptor may outlive its call
+
+
+def _run(session: Session, tool: str, argv: list[str], started: float, io: executor.Stdio,
+         audit: AuditLog) -> int:  # fmt: skip
+    inv, decision = decide_argv(tool, argv, Pins(session.context, session.namespaces))
     call = Call(session.id, tool, argv, session.context)
     if not decision.allowed:
         if session.approvals and decision.rule == "verb.mutating":
@@ -94,6 +102,9 @@ def run_guarded(session: Session, tool: str, argv: list[str], started: float, io
         io.err(f"kro: {exc}\n")
         return exc.exit_code
     except OSError as exc:
+        if exc.errno in RESOURCE_ERRNOS:  # not the tool's fault, and not a refusal: retrying may work
+            io.err(f"kro: out of resources, so {tool} was not run ({exc.strerror}); retry in a moment\n")
+            return EXIT_TEMPFAIL
         io.err(f"kro: could not run {tool}: {exc}\n")
         return EXIT_NOT_FOUND
 
@@ -105,9 +116,12 @@ def main(tool: str, script: str, argv: list[str]) -> int:
         bin_dir = os.path.dirname(os.path.realpath(script))
         session = load_session(os.path.join(os.path.dirname(bin_dir), SESSION_FILE))
         if session.broker:
-            from kro.shims.broker_client import forward
+            from kro.shims.broker_client import forward, reply_timeout
 
-            return forward(session.broker, session.broker_token, tool, argv, session.output)
+            timeout = reply_timeout(session._asdict())
+            return forward(
+                session.broker, session.broker_token, tool, argv, session.output, session.context, timeout
+            )
         return run_guarded(session, tool, argv, started, executor.DIRECT)
     except KroError as exc:
         sys.stderr.write(f"kro: {exc}\n")
