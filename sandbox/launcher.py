@@ -9,9 +9,11 @@ import subprocess
 import sys
 from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 from kro.sandbox import session_dir
 from kro.sandbox.pinning import PinOptions, add_pin_arguments, build_session
+from kro.sandbox.supervise import Supervisor, exit_on_signals
 from kro.shims.errors import CommandNotFound, ConfigError, UsageError, guarded
 from kro.shims.executor import scrubbed
 from kro.shims.session import Session
@@ -115,7 +117,7 @@ def _resolve_cmd(cmd: list[str], env: dict[str, str]) -> str:
 
 
 def run(argv: list[str]) -> int:
-    """Run kro-run; returns the exit code (or execs CMD and never returns)."""
+    """Run kro-run: CMD as a supervised child; returns its exit code (128+N if signal N ended it)."""
     args = build_parser().parse_args(argv)
     cmd = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
     if args.demo and args.kubeconfig:
@@ -142,6 +144,7 @@ def run(argv: list[str]) -> int:
         bwrap = find_bwrap(dict(os.environ))
     root = session_dir.sessions_root()
     session_dir.reclaim(root)
+    exit_on_signals()  # until the agent runs: a SIGTERM still removes the session dir on the way out
     with ExitStack() as stack:
         workdir = session_dir.new_session_dir(root)
         stack.callback(shutil.rmtree, workdir, True)
@@ -190,20 +193,19 @@ def run(argv: list[str]) -> int:
                                       agent_setup=not args.no_agent_setup))  # fmt: skip
             return 0
         program = _resolve_cmd(cmd, child_env)
+        supervisor = Supervisor()
         if bwrap:
             from kro.sandbox import confine
 
             box = confine.ConfineOptions(
                 bwrap, os.getcwd(), tuple(args.rw), tuple(args.pass_env), args.kubeconfig
             )
-            return confine.run_confined(session, {**env, **agent.env}, child_env, cmd, box)
-        if not args.demo:
-            stack.pop_all()  # the session dir outlives us; the next kro-run reclaims it
-            os.execve(program, cmd, child_env)
-        try:
-            return subprocess.call(cmd, executable=program, env=child_env)
-        except KeyboardInterrupt:
-            return 130
+            return confine.run_confined(session, {**env, **agent.env}, child_env, cmd, box, supervisor)
+
+        def start(**options: Any) -> subprocess.Popen[bytes]:
+            return subprocess.Popen(cmd, executable=program, env=child_env, **options)
+
+        return supervisor.run(start)
     return 0
 
 
