@@ -1,4 +1,4 @@
-"""kro-run's process lifetime: signals reach the agent, nothing outlives the session, dead sessions are reclaimed."""
+"""kro-run's process lifetime: signals reach the agent, nothing outlives a session, dead ones are reaped."""
 
 from __future__ import annotations
 
@@ -47,7 +47,8 @@ def _until(check: object, seconds: float = 30) -> None:
 
 def _start(session: KroSession, script: str, *options: str) -> subprocess.Popen[str]:
     argv = [str(BIN / "kro-run"), "--kubeconfig", str(session.demo.kubeconfig), "--context", "kro-demo",
-            "--audit-log", str(session.audit_log), "--output", "plain", *options, "--", "sh", "-c", script]  # fmt: skip
+            "--audit-log", str(session.audit_log), "--output", "plain", *options,
+            "--", "sh", "-c", script]  # fmt: skip
     return subprocess.Popen(argv, env=session.env(), cwd=session.tmp, stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
 
