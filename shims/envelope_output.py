@@ -12,7 +12,7 @@ from kro.shims import envelope, executor, json_codec
 from kro.shims.audit import AuditLog, Call
 from kro.shims.cache import MIN_AGE_S, cache_root, new_file, prune
 from kro.shims.model import Decision, Invocation
-from kro.shims.redact import Redactor, redact_text
+from kro.shims.redact import LONG_LINE, LongLine, Redactor, redact_text
 from kro.shims.session import Session
 
 MAX_LINES = 200
@@ -27,6 +27,7 @@ class Collector:
         self, spill: Path | None, stream_lines: int | None, grep: re.Pattern[str] | None = None
     ) -> None:
         self.redactor = Redactor()
+        self.long_line = LongLine(self.redactor)
         self.preview: list[str] = []
         self.preview_bytes = 0
         self.truncated = False
@@ -42,9 +43,19 @@ class Collector:
     def feed(self, chunk: bytes) -> bool:
         """Take a chunk of stdout; False once a stream has given enough lines."""
         self.bytes += len(chunk)
+        if self.long_line.active and b"\n" in chunk:  # the end of a line taken in pieces
+            end = chunk.index(b"\n")
+            self._fragment(self.long_line.end(bytes(self.partial) + chunk[:end]) + b"\n")
+            self.lines += 1
+            self.partial = bytearray()
+            chunk = chunk[end + 1 :]
         cut = chunk.rfind(b"\n") + 1
         if not cut:
             self.partial += chunk  # a long line grows in place: no quadratic re-joining
+            if len(self.partial) >= LONG_LINE and self.grep is None:
+                out, carry = self.long_line.feed(bytes(self.partial))  # memory stays bounded
+                self.partial = bytearray(carry)
+                self._fragment(out)
             return True
         if self.partial:
             self.partial += chunk[:cut]
@@ -74,6 +85,20 @@ class Collector:
             if self.file is not None:
                 self.file.write(rest)
 
+    def _fragment(self, data: bytes) -> None:
+        """Take the redacted start of a line too long to hold: its head is the preview, the rest spilled."""
+        if self.file is None and not self.truncated:
+            self.truncated = True
+            held = list(self.preview)
+            if not self.preview:
+                self.preview.append(data[: MAX_BYTES // 4].decode("utf-8", "surrogateescape"))
+            if self.path is not None:
+                fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+                self.file = os.fdopen(fd, "wb")
+                self.file.writelines(h.encode("utf-8", "surrogateescape") + b"\n" for h in held)
+        if self.file is not None:
+            self.file.write(data)
+
     def _emit(self, text: str) -> None:
         self.lines += 1
         data = text.encode("utf-8", "surrogateescape") + b"\n"
@@ -95,7 +120,12 @@ class Collector:
 
     def finish(self) -> None:
         """Flush the last partial line and anything the redactor still holds."""
-        if self.partial:
+        if self.long_line.active:
+            self.final_newline = False
+            self._fragment(self.long_line.end(bytes(self.partial)) + b"\n")
+            self.lines += 1
+            self.partial = bytearray()
+        elif self.partial:
             self.final_newline = False
             self._lines(self.redactor.feed_block(bytes(self.partial) + b"\n"))
             self.partial = bytearray()
@@ -197,7 +227,9 @@ def finish(session: Session, inv: Invocation, collector: Collector, results: lis
             # A non-zero exit with an answer and no error text is an answer (`auth can-i` says "no").
             notes.append(f"{inv.tool} exited with code {code}.")
         out = envelope.ok(envelope.Output(collector.content(), render, tuple(notes)), session.context, notice)
-    if collector.truncated:
+    if out["status"] == "error" and collector.path is not None:
+        collector.path.unlink(missing_ok=True)  # an error envelope names no file: leave none behind
+    elif collector.truncated:
         bound = max(MIN_AGE_S, session.request_timeout, session.stream_seconds)
         prune(_cache(session), keep_session=session.id, min_age=bound)
     return out, code

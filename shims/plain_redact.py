@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from kro.shims import executor
-from kro.shims.redact import Redactor
+from kro.shims.redact import LONG_LINE, LongLine, Redactor
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -20,13 +20,24 @@ class _LineWriter:
     def __init__(self, io: executor.Stdio) -> None:
         self.io = io
         self.redactor = Redactor()
+        self.long_line = LongLine(self.redactor)
         self.partial = bytearray()
 
     def feed(self, chunk: bytes) -> bool:
         """Take a chunk of stdout; its whole lines are redacted and written at once."""
+        if self.long_line.active and b"\n" in chunk:  # the end of a line taken in pieces
+            end = chunk.index(b"\n")
+            self.io.out(self.long_line.end(bytes(self.partial) + chunk[:end]) + b"\n")
+            self.partial = bytearray()
+            chunk = chunk[end + 1 :]
         cut = chunk.rfind(b"\n") + 1
         if not cut:
             self.partial += chunk
+            if len(self.partial) >= LONG_LINE:  # one line too long to hold: redact and write it in pieces
+                out, carry = self.long_line.feed(bytes(self.partial))
+                self.partial = bytearray(carry)
+                if out:
+                    self.io.out(out)
             return True
         self.partial += chunk[:cut]
         out = self.redactor.feed_block(bytes(self.partial))
@@ -38,6 +49,10 @@ class _LineWriter:
     def finish(self) -> None:
         """Write the last partial line and anything the redactor still holds."""
         tail = bytes(self.partial)
+        if self.long_line.active:
+            self.partial = bytearray()
+            self.io.out(self.long_line.end(tail) + self.redactor.flush_block())
+            return
         out = self.redactor.feed_block(tail + b"\n") if tail else b""
         out += self.redactor.flush_block()
         if out:
