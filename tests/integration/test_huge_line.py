@@ -30,8 +30,8 @@ def huge_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[DemoHa
     base = tmp_path_factory.mktemp("huge")
     body = _line()
     with DemoCluster(raw_logs={f"demo/{POD}/migrate": body}) as cluster:
-        handle = DemoHandle(cluster, cluster.write_kubeconfig(base / "kubeconfig"), cluster.url, base / "cache")
-        yield handle, body.count(b"token=")
+        kubeconfig = cluster.write_kubeconfig(base / "kubeconfig")
+        yield DemoHandle(cluster, kubeconfig, cluster.url, base / "cache"), body.count(b"token=")
 
 
 class PeakRss:
