@@ -21,8 +21,8 @@ import threading
 import time
 from pathlib import Path
 
-from kro.sandbox.demo.server import DemoCluster
-from kro.sandbox.demo.testing import kubectl_env
+from kro.democluster.server import DemoCluster
+from kro.democluster.testing import kubectl_env
 
 BIN = Path(sys.executable).parent
 AGENT = """

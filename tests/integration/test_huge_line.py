@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from kro_testing import KroSession, envelope
 
-from kro.sandbox.demo.server import DemoCluster
-from kro.sandbox.demo.testing import DemoHandle
+from kro.democluster.server import DemoCluster
+from kro.democluster.testing import DemoHandle
 
 POD = "db-migrate-x7k2p"
 SIZE = 100 * 1000 * 1000
