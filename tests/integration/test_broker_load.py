@@ -12,6 +12,8 @@ from pathlib import Path
 
 from test_confine import Confined, cluster, confined, needs_bwrap
 
+from kro.sandbox.broker import max_calls
+
 __all__ = ["cluster", "confined"]  # fixtures, used by name
 
 LOAD = Path(__file__).with_name("broker_load.py")
@@ -91,3 +93,27 @@ def test_a_low_descriptor_limit_is_survived(confined: Confined) -> None:
     assert {r["rule"] for r in records} <= {"verb.mutating", "broker.busy"}
     lines, _, proc = _run_rounds(confined, 1000, 1, 1, BLOCKED, nofile=256)
     assert lines == ["round 0 77=1000"], proc.stderr
+
+
+@needs_bwrap
+def test_a_full_broker_says_busy(confined: Confined) -> None:
+    """Under `ulimit -n 256` the broker runs 12 calls at once; with 12 watches holding them, the next call is
+    answered at once with "busy, retry" (exit 75, audited broker.busy), and served once a watch ends."""
+    assert max_calls(256) == 12
+    script = (
+        "for i in $(seq 12); do kubectl get pods -n demo -w >/dev/null 2>&1 & done; "
+        "for i in $(seq 600); do kubectl delete pod x 2>busy.txt; rc=$?; [ $rc = 75 ] && break; sleep 0.1; "
+        "done; "
+        "echo busy_rc=$rc; kill $(jobs -p); wait; kubectl delete pod x; echo after_rc=$?"
+    )
+    argv = [str(Path(sys.executable).parent / "kro-run"), "--confine", "--context", "kro-demo",
+            "--output", "plain", "--", "sh", "-c", script]  # fmt: skip
+    proc = subprocess.run(
+        argv, cwd=confined.work, env=confined.env(), stdin=subprocess.DEVNULL, capture_output=True,
+        text=True, timeout=300, preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256)),
+    )  # fmt: skip
+    assert "busy_rc=75" in proc.stdout, proc.stdout + proc.stderr
+    assert "after_rc=77" in proc.stdout
+    busy = (confined.work / "busy.txt").read_text()
+    assert "already running 12 calls; nothing was run: retry in a moment" in busy
+    assert "broker.busy" in {r["rule"] for r in confined.audit()}
