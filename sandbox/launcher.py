@@ -34,8 +34,9 @@ EPILOG = """examples:
   kro-run --confine claude                Claude Code in a bubblewrap sandbox: no real kubectl or credentials
   kro-run --confine --approvals claude    ...and blocked mutations become requests you approve: kro approve N
 
-exit codes: CMD's own; 69 kubectl (or, with --confine, bwrap) not found, 78 kubeconfig/context/audit
-problem, 127 CMD not found.
+exit codes: CMD's own (128+N when signal N ended it); 69 kubectl (or, with --confine, bwrap) not found,
+78 kubeconfig/context/audit problem, 127 CMD not found. SIGTERM, SIGINT and SIGHUP are passed on to CMD,
+whose process group is killed 5 s later if it is still running.
 """
 
 
