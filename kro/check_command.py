@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterator
 
 from kro.shims import json_codec
 from kro.shims.decide import TOOLS, decide_argv
@@ -78,28 +78,55 @@ def _options(args: list[str]) -> tuple[dict[str, object], list[str]]:
     return opts, []
 
 
-def _batch(lines: Iterable[bytes], pins: Pins, default_tool: str, out: IO[bytes]) -> None:
-    for line in lines:
-        if not line.strip():
+MAX_LINE = 1 << 20  # a batch line longer than this is answered with an error, never read whole
+
+
+def _lines(stream: IO[bytes], limit: int = MAX_LINE) -> Iterator[bytes | None]:
+    """The stream's lines; None stands for one longer than `limit` (its rest is read and dropped)."""
+    while True:
+        line = stream.readline(limit + 1)
+        if not line:
+            return
+        if len(line) <= limit or (line.endswith(b"\n") and len(line) == limit + 1):
+            yield line
             continue
-        try:
-            case = json_codec.loads(line)
-            if not isinstance(case, dict):
-                raise ValueError("each line must be a JSON object with an 'argv' list")
-            argv = case.get("argv")
-            if not isinstance(argv, list) or not all(isinstance(a, str) for a in argv):
-                raise ValueError("'argv' must be a list of strings")
-            if not argv:
-                raise ValueError("'argv' is empty: give the arguments that follow the tool's name")
-            tool = case.get("tool", default_tool)
-            if tool not in TOOLS:
-                raise ValueError(f"'tool' must be one of {', '.join(TOOLS)}")
-            _, decision = decide_argv(tool, argv, pins)
-            out.write(json_codec.dumps(decision.as_dict()) + b"\n")
-        except (json_codec.JSONDecodeError, UnicodeDecodeError) as exc:
-            out.write(json_codec.dumps({"error": f"line is not JSON ({exc})"}) + b"\n")
-        except ValueError as exc:
-            out.write(json_codec.dumps({"error": str(exc)}) + b"\n")
+        while line and not line.endswith(b"\n"):
+            line = stream.readline(limit)
+        yield None
+
+
+def _decide_line(line: bytes, pins: Pins, default_tool: str) -> dict[str, object]:
+    """The decision for one batch line, or {"error": why} when the line is not a usable case."""
+    try:
+        case = json_codec.loads(line.rstrip(b"\r\n"))
+    except (json_codec.JSONDecodeError, UnicodeDecodeError) as exc:
+        return {"error": f"line is not JSON ({exc})"}
+    if not isinstance(case, dict):
+        return {"error": "each line must be a JSON object with an 'argv' list"}
+    argv = case.get("argv")
+    if not isinstance(argv, list) or not all(isinstance(a, str) for a in argv):
+        return {"error": "'argv' must be a list of strings"}
+    if not argv:
+        return {"error": "'argv' is empty: give the arguments that follow the tool's name"}
+    tool = case.get("tool", default_tool)
+    if tool not in TOOLS:
+        return {"error": f"'tool' must be one of {', '.join(TOOLS)}"}
+    _, decision = decide_argv(tool, argv, pins)
+    return decision.as_dict()
+
+
+def _batch(stream: IO[bytes], pins: Pins, default_tool: str, out: IO[bytes]) -> None:
+    for line in _lines(stream):
+        if line is None:
+            answer: dict[str, object] = {"error": f"line is longer than {MAX_LINE} bytes; not decided"}
+        elif not line.strip():
+            continue
+        else:
+            try:
+                answer = _decide_line(line, pins, default_tool)
+            except (MemoryError, RecursionError, ValueError, TypeError) as exc:  # fail closed, keep going
+                answer = {"error": f"could not decide this line ({type(exc).__name__}); treat it as blocked"}
+        out.write(json_codec.dumps(answer) + b"\n")
 
 
 def main(argv: list[str]) -> int:

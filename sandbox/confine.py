@@ -12,6 +12,7 @@ directories, the audit log's directory and the approval queue (--approvals). The
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import shutil
@@ -19,6 +20,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -26,8 +28,9 @@ from kro.sandbox import kubeconfig as kc
 from kro.sandbox import seccomp, session_dir
 from kro.sandbox.broker import Broker
 from kro.sandbox.confine_env import BOX, sandbox_env
+from kro.sandbox.supervise import Supervisor, descendants
 from kro.shims.cache import cache_root
-from kro.shims.errors import ExitStatus, ToolNotFound, UsageError
+from kro.shims.errors import ToolNotFound, UsageError
 from kro.shims.session import SESSION_FILE, Session, write_session
 
 INSTALL_HINT = (
@@ -299,8 +302,17 @@ def probe(args: list[str], env: dict[str, str]) -> None:
         )
 
 
+def forward_inside(proc: subprocess.Popen[bytes], sig: int) -> None:
+    """Forward `sig` to the processes in the sandbox, sparing bwrap's own: a signalled bwrap would tear the
+    sandbox down at once, with no grace for the agent."""
+    for pid, comm in descendants(proc.pid):
+        if comm != "bwrap":
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, sig)
+
+
 def run_confined(session: Session, env: dict[str, str], tool_env: dict[str, str], cmd: list[str],
-                 opts: ConfineOptions) -> int:  # fmt: skip
+                 opts: ConfineOptions, supervisor: Supervisor) -> int:  # fmt: skip
     """Run `cmd` in the sandbox with the broker serving it; the sandbox's exit code."""
     box, token, empty = prepare_box(session)
     inside, dropped = sandbox_env(env, opts.pass_env)
@@ -317,14 +329,10 @@ def run_confined(session: Session, env: dict[str, str], tool_env: dict[str, str]
             env={**session.env, "PATH": broker_path(session.env["PATH"] or "", layout.rw)}
         )
     with Broker(session, tool_env, str(box / "broker.sock"), token) as broker:
-        proc = _spawn(args, cmd, inside)
-        broker.admit(proc.pid)
-        try:
-            return proc.wait()
-        except KeyboardInterrupt:
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-            return ExitStatus.INTERRUPTED
+
+        def start(**options: Any) -> subprocess.Popen[bytes]:
+            proc = _spawn(args, cmd, inside, **options)
+            broker.admit(proc.pid)
+            return proc
+
+        return supervisor.run(start, forward_inside)

@@ -9,10 +9,12 @@ import subprocess
 import sys
 from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 from kro.sandbox import session_dir
 from kro.sandbox.pinning import PinOptions, add_pin_arguments, build_session
-from kro.shims.errors import CommandNotFound, ConfigError, ExitStatus, UsageError, guarded
+from kro.sandbox.supervise import Supervisor, exit_on_signals
+from kro.shims.errors import CommandNotFound, ConfigError, UsageError, guarded
 from kro.shims.executor import scrubbed
 from kro.shims.session import Session
 
@@ -32,9 +34,11 @@ EPILOG = """examples:
   kro-run --confine claude                Claude Code in a bubblewrap sandbox: no real kubectl or credentials
   kro-run --confine --approvals claude    ...and blocked mutations become requests you approve: kro approve N
 
-exit codes: CMD's own; 2 usage, 69 kubectl (or, with --confine, bwrap) not found, 78 kubeconfig/context/
-audit problem, 127 CMD not found, 130 interrupted. Inside, plain-mode kubectl calls exit 77 when blocked,
-124 when --call-timeout stopped them, otherwise with kubectl's own code.
+exit codes: CMD's own (128+N when signal N ended it); 2 usage, 69 kubectl (or, with --confine, bwrap) not
+found, 78 kubeconfig/context/audit problem, 127 CMD not found. SIGTERM, SIGINT and SIGHUP are passed on to
+CMD, whose process group is killed 5 s later if it is still running. Inside, plain-mode kubectl calls exit
+77 when blocked, 124 when --call-timeout stopped them, 75 when the --confine broker is busy (retry),
+otherwise with kubectl's own code.
 """
 
 
@@ -134,7 +138,7 @@ def _resolve_cmd(cmd: list[str], env: dict[str, str]) -> str:
 
 
 def run(argv: list[str]) -> int:
-    """Run kro-run; returns the exit code (or execs CMD and never returns)."""
+    """Run kro-run: CMD as a supervised child; returns its exit code (128+N if signal N ended it)."""
     args = build_parser().parse_args(argv)
     cmd = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
     if args.demo and args.kubeconfig:
@@ -161,6 +165,7 @@ def run(argv: list[str]) -> int:
         bwrap = find_bwrap(dict(os.environ))
     root = session_dir.sessions_root()
     session_dir.reclaim(root)
+    exit_on_signals()  # until the agent runs: a SIGTERM still removes the session dir on the way out
     with ExitStack() as stack:
         workdir = session_dir.new_session_dir(root)
         stack.callback(shutil.rmtree, workdir, True)
@@ -210,20 +215,19 @@ def run(argv: list[str]) -> int:
                                       agent_setup=not args.no_agent_setup))  # fmt: skip
             return 0
         program = _resolve_cmd(cmd, child_env)
+        supervisor = Supervisor()
         if bwrap:
             from kro.sandbox import confine
 
             box = confine.ConfineOptions(
                 bwrap, os.getcwd(), tuple(args.rw), tuple(args.pass_env), args.kubeconfig
             )
-            return confine.run_confined(session, {**env, **agent.env}, child_env, cmd, box)
-        if not args.demo:
-            stack.pop_all()  # the session dir outlives us; the next kro-run reclaims it
-            os.execve(program, cmd, child_env)
-        try:
-            return subprocess.call(cmd, executable=program, env=child_env)
-        except KeyboardInterrupt:
-            return ExitStatus.INTERRUPTED
+            return confine.run_confined(session, {**env, **agent.env}, child_env, cmd, box, supervisor)
+
+        def start(**options: Any) -> subprocess.Popen[bytes]:
+            return subprocess.Popen(cmd, executable=program, env=child_env, **options)
+
+        return supervisor.run(start)
     return 0
 
 

@@ -59,7 +59,9 @@ def _alive(pid: int) -> bool:
 
 
 def reclaim(root: Path) -> list[Path]:
-    """Remove session dirs whose launcher is gone; returns what was removed."""
+    """Remove session dirs whose launcher is gone, ending the processes still running for them."""
+    from kro.sandbox.supervise import end_session_processes
+
     removed = []
     for entry in root.glob("session-*"):
         try:
@@ -68,6 +70,7 @@ def reclaim(root: Path) -> list[Path]:
             pid = 0
         if pid and _alive(pid):
             continue
+        end_session_processes(str(entry))
         shutil.rmtree(entry, ignore_errors=True)
         removed.append(entry)
     return removed

@@ -1,4 +1,9 @@
-"""The per-context bulk-output cache: $XDG_CACHE_HOME/kro/<sha256(context)[:12]>/<time>-<verb>.<ext>."""
+"""The per-context bulk-output cache: $XDG_CACHE_HOME/kro/<sha256(context)[:12]>/<time>-<verb>-….<ext>.
+
+Files are pruned only when no envelope can still be about to name them: never the pruning session's own,
+never one younger than the longest call bound (MIN_AGE_S, or the session's own bound if longer), so a
+session pruning the shared cache cannot delete a file another session is writing or has just named.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from pathlib import Path
 
 MAX_AGE_S = 7 * 86400
 MAX_TOTAL_BYTES = 512 * 1024 * 1024
+MIN_AGE_S = 600.0  # longer than any call's default bound (30 s request, 10 s stream), with room to read
 
 
 def cache_root() -> Path:
@@ -22,41 +28,63 @@ def context_dir(root: Path, context: str) -> Path:
     return root / hashlib.sha256(context.encode()).hexdigest()[:12]
 
 
-def new_file(root: Path, context: str, verb: str, ext: str) -> Path:
-    """A fresh file name for one output, created 0600 (the caller writes it)."""
+def new_file(root: Path, context: str, verb: str, ext: str, session: str = "") -> Path:
+    """A fresh file name for one output of `session` (the caller creates it 0600 and writes it)."""
     directory = context_dir(root, context)
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     now = time.time()
     stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(now)) + f"{int(now % 1 * 1000):03d}Z"
     slug = "".join(c if c.isalnum() or c == "-" else "-" for c in verb)[:40] or "kubectl"
     # pid and a random tag: MCP runs concurrent calls in one process within the same millisecond.
-    return directory / f"{stamp}-{slug}-{os.getpid()}-{os.urandom(3).hex()}.{ext}"
+    owner = f"{session}-" if session.isalnum() else ""
+    return directory / f"{stamp}-{slug}-{owner}{os.getpid()}-{os.urandom(3).hex()}.{ext}"
 
 
-def prune(root: Path, *, max_age: float = MAX_AGE_S, max_bytes: int = MAX_TOTAL_BYTES) -> int:
-    """Remove files older than max_age, then the oldest until the total fits; under a file lock."""
-    from filelock import FileLock
+def _owned(path: Path, session: str | None) -> bool:
+    return bool(session) and f"-{session}-" in path.name
+
+
+def prune(
+    root: Path,
+    *,
+    max_age: float = MAX_AGE_S,
+    max_bytes: int = MAX_TOTAL_BYTES,
+    keep_session: str | None = None,
+    min_age: float = MIN_AGE_S,
+) -> int:
+    """Remove files older than max_age, then the oldest until the total fits; under a file lock.
+
+    Files of `keep_session` and files modified within `min_age` seconds are never removed (they count
+    towards the total all the same). A lock held elsewhere for 10 s means another prune is running: skip.
+    """
+    from filelock import FileLock, Timeout
 
     if not root.is_dir():
         return 0
     removed = 0
-    with FileLock(str(root / ".prune.lock"), timeout=10):
-        files = []
-        for path in root.glob("*/*"):
-            try:
-                stat = path.stat()
-            except FileNotFoundError:
-                continue
-            files.append((stat.st_mtime, stat.st_size, path))
-        files.sort()
-        total = sum(size for _, size, _ in files)
-        cutoff = time.time() - max_age
-        for mtime, size, path in files:
-            if mtime >= cutoff and total <= max_bytes:
-                break
-            path.unlink(missing_ok=True)
-            total -= size
-            removed += 1
+    try:
+        with FileLock(str(root / ".prune.lock"), timeout=10):
+            files = []
+            for path in root.glob("*/*"):
+                try:
+                    stat = path.stat()
+                except FileNotFoundError:
+                    continue
+                files.append((stat.st_mtime, stat.st_size, path))
+            files.sort()
+            total = sum(size for _, size, _ in files)
+            now = time.time()
+            cutoff, young = now - max_age, now - max(min_age, 0.0)
+            for mtime, size, path in files:
+                if mtime >= young or (mtime >= cutoff and total <= max_bytes):
+                    break
+                if _owned(path, keep_session):
+                    continue
+                path.unlink(missing_ok=True)
+                total -= size
+                removed += 1
+    except Timeout:
+        return 0
     return removed
 
 

@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import IO
 
 from kro.shims import json_codec
-from kro.shims.cache import cache_root, new_file, prune
+from kro.shims.cache import MIN_AGE_S, cache_root, new_file, prune
 from kro.shims.model import Invocation
-from kro.shims.redact import Redactor, redact_text
+from kro.shims.redact import LONG_LINE, LongLine, Redactor, redact_text
 from kro.shims.session import Session
 
 MAX_LINES = 200
@@ -24,6 +24,7 @@ class Collector:
         self, spill: Path | None, stream_lines: int | None, grep: re.Pattern[str] | None = None
     ) -> None:
         self.redactor = Redactor()
+        self.long_line = LongLine(self.redactor)
         self.preview: list[str] = []
         self.preview_bytes = 0
         self.truncated = False
@@ -39,9 +40,19 @@ class Collector:
     def feed(self, chunk: bytes) -> bool:
         """Take a chunk of stdout; False once a stream has given enough lines."""
         self.bytes += len(chunk)
+        if self.long_line.active and b"\n" in chunk:  # the end of a line taken in pieces
+            end = chunk.index(b"\n")
+            self._fragment(self.long_line.end(bytes(self.partial) + chunk[:end]) + b"\n")
+            self.lines += 1
+            self.partial = bytearray()
+            chunk = chunk[end + 1 :]
         cut = chunk.rfind(b"\n") + 1
         if not cut:
             self.partial += chunk  # a long line grows in place: no quadratic re-joining
+            if len(self.partial) >= LONG_LINE and self.grep is None:
+                out, carry = self.long_line.feed(bytes(self.partial))  # memory stays bounded
+                self.partial = bytearray(carry)
+                self._fragment(out)
             return True
         if self.partial:
             self.partial += chunk[:cut]
@@ -71,6 +82,24 @@ class Collector:
             if self.file is not None:
                 self.file.write(rest)
 
+    def _fragment(self, data: bytes) -> None:
+        """Take the redacted start of a line too long to hold: its head is the preview, the rest spilled."""
+        if self.file is None and not self.truncated:
+            self._spill(data[: MAX_BYTES // 4].decode("utf-8", "surrogateescape"))
+        if self.file is not None:
+            self.file.write(data)
+
+    def _spill(self, head: str) -> None:
+        """The preview is full: open the spill file with what the preview holds (or `head` if nothing)."""
+        self.truncated = True
+        held = list(self.preview)
+        if not self.preview:
+            self.preview.append(head)
+        if self.path is not None:
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+            self.file = os.fdopen(fd, "wb")
+            self.file.writelines(h.encode("utf-8", "surrogateescape") + b"\n" for h in held)
+
     def _emit(self, text: str) -> None:
         self.lines += 1
         data = text.encode("utf-8", "surrogateescape") + b"\n"
@@ -79,20 +108,18 @@ class Collector:
                 self.preview.append(text)
                 self.preview_bytes += len(data)
                 return
-            self.truncated = True
-            held = list(self.preview)
-            if not self.preview:
-                self.preview.append(text[: MAX_BYTES // 4])
-            if self.path is not None:
-                fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
-                self.file = os.fdopen(fd, "wb")
-                self.file.writelines(h.encode("utf-8", "surrogateescape") + b"\n" for h in held)
+            self._spill(text[: MAX_BYTES // 4])
         if self.file is not None:
             self.file.write(data)
 
     def finish(self) -> None:
         """Flush the last partial line and anything the redactor still holds."""
-        if self.partial:
+        if self.long_line.active:
+            self.final_newline = False
+            self._fragment(self.long_line.end(bytes(self.partial)) + b"\n")
+            self.lines += 1
+            self.partial = bytearray()
+        elif self.partial:
             self.final_newline = False
             self._lines(self.redactor.feed_block(bytes(self.partial) + b"\n"))
             self.partial = bytearray()
@@ -124,7 +151,11 @@ class Preview(Collector):
         self.json = self.kind.startswith("json")
         self.cache = Path(session.cache_dir) if session.cache_dir else cache_root()
         self.kept = False
-        spill = new_file(self.cache, session.context, inv.verb or inv.tool, "json" if self.json else "txt")
+        ext = "json" if self.json else "txt"
+        spill = new_file(self.cache, session.context, inv.verb or inv.tool, ext, session.id)
+        self.session_id = session.id
+        # no other session's file younger than the longest call bound is pruned: its envelope may name it
+        self.min_age = max(MIN_AGE_S, session.request_timeout, session.stream_seconds, session.call_timeout)
         super().__init__(spill, session.stream_lines if is_stream(inv) else None, grep)
 
     @property
@@ -151,7 +182,16 @@ class Preview(Collector):
         """Flush what is held; prune the cache when this output spilled into it."""
         super().finish()
         if self.truncated:
-            prune(self.cache)
+            prune(self.cache, keep_session=self.session_id, min_age=self.min_age)
+
+    def discard(self) -> None:
+        """An error that names no file leaves none behind: the spill file goes."""
+        if self.file is not None:
+            self.file.close()
+            self.file = None
+        if self.path is not None:
+            self.path.unlink(missing_ok=True)
+        self.truncated = self.kept = False
 
     def keep(self) -> None:
         """A failed run's partial output goes to the spill file too, so the error can name it."""

@@ -12,7 +12,6 @@ if TYPE_CHECKING:
 else:
     from kro.shims.hotpath_stdlib import IntEnum
 
-
 class ExitStatus(IntEnum):
     """Every exit status kro chooses itself; in plain mode a tool's own exit code passes through."""
 
@@ -21,11 +20,16 @@ class ExitStatus(IntEnum):
     USAGE = 2
     NOT_FOUND = 69  # kubectl, kubetail or bwrap is not installed (sysexits EX_UNAVAILABLE)
     INTERNAL = 70  # a bug in kro (EX_SOFTWARE): one line, never a traceback
+    TEMPFAIL = 75  # out of descriptors, memory or broker slots; nothing ran, a retry may work (EX_TEMPFAIL)
     BLOCKED = 77  # blocked by the read-only policy (EX_NOPERM)
     CONFIG = 78  # kubeconfig, context, session or audit log problem (EX_CONFIG)
     TIMED_OUT = 124  # plain mode: the call outlived its bound and was stopped (as timeout(1) exits)
     CMD_NOT_FOUND = 127  # kro-run's CMD does not exist
     INTERRUPTED = 130  # ^C
+
+
+# errno values that mean "out of resources" (EMFILE, ENFILE, ENOMEM, ENOBUFS, EAGAIN), not a refusal
+RESOURCE_ERRNOS = frozenset({24, 23, 12, 105, 11})
 
 
 class KroError(Exception):
@@ -72,8 +76,8 @@ def _stderr(text: str) -> None:
 def guarded(prog: str, body: Callable[[], int], write: Callable[[str], object] | None = None) -> int:
     """Run an entry point's body; every failure is one line (on stderr, or `write`) and an ExitStatus.
 
-    A KroError ends with its own status, ^C with 130, anything else with 70 (never a traceback). A closed
-    stdout (`| head`) ends quietly, as Unix tools do.
+    A KroError ends with its own status, ^C with 130, out of descriptors or memory with 75, anything else
+    with 70 (never a traceback). A closed stdout (`| head`) ends quietly, as Unix tools do.
     """
     say = _stderr if write is None else write
     try:
@@ -87,6 +91,13 @@ def guarded(prog: str, body: Callable[[], int], write: Callable[[str], object] |
         if write is None:
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return ExitStatus.FAILED
+    except OSError as exc:
+        if exc.errno not in RESOURCE_ERRNOS:
+            say(f"{prog}: internal error ({type(exc).__name__}: {exc}); please report it\n")
+            return ExitStatus.INTERNAL
+        # out of descriptors or memory: not the tool's fault and not a refusal, so a retry may work
+        say(f"{prog}: out of resources ({exc.strerror or exc}), nothing more was run; retry in a moment\n")
+        return ExitStatus.TEMPFAIL
     except Exception as exc:
         say(f"{prog}: internal error ({type(exc).__name__}: {exc}); please report it\n")
         return ExitStatus.INTERNAL

@@ -150,9 +150,11 @@ def run_captured(
     import subprocess
     import time
 
+    from kro.shims.lifetime import tied
+
     proc = subprocess.Popen(
         [path, *argv], env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        process_group=0,
+        process_group=0, preexec_fn=tied(),
     )  # fmt: skip
     assert proc.stdout is not None
     assert proc.stderr is not None
@@ -220,7 +222,8 @@ class Direct(NamedTuple):
 class Passed(NamedTuple):
     """A broker client's stdio, passed as descriptors, and the launcher's environment for the tool.
 
-    `hangup` (the client's connection) becomes readable when the client goes; a running tool is then stopped.
+    `hangup` (the client's connection) becomes readable when the client goes; a running tool is then stopped,
+    as it is after `seconds` (the broker's bound on every call).
     """
 
     stdin: int
@@ -228,6 +231,7 @@ class Passed(NamedTuple):
     stderr: int
     hangup: int
     env: Mapping[str, str]
+    seconds: float = 3600.0
 
     def out(self, data: bytes) -> None:
         """Write payload bytes to the client's stdout (dropped if the client is gone)."""
@@ -240,8 +244,12 @@ class Passed(NamedTuple):
     def plain(
         self, path: str, argv: list[str], env: dict[str, str], seconds: float | None = None
     ) -> Attached:
-        """Run the tool on the client's stdio until it exits, the client hangs up or the bound passes."""
-        return run_attached(path, argv, env, (self.stdin, self.stdout, self.stderr), self.hangup, seconds)
+        """Run the tool on the client's stdio until it exits, the client hangs up or the bound passes.
+
+        The bound is the call's own (--call-timeout), never longer than the broker's `seconds`.
+        """
+        bound = self.seconds if seconds is None else min(seconds, self.seconds)
+        return run_attached(path, argv, env, (self.stdin, self.stdout, self.stderr), self.hangup, bound)
 
 
 Stdio = Direct | Passed
@@ -259,14 +267,24 @@ def _write_all(fd: int, data: bytes) -> None:
 
 def run_attached(path: str, argv: list[str], env: Mapping[str, str], stdio: tuple[int, int, int],
                  hangup: int, seconds: float | None = None) -> Attached:  # fmt: skip
-    """Run the tool on these stdio descriptors in its own session, until exit, `hangup` or the bound."""
+    """Run the tool on these stdio descriptors in its own session, until exit, `hangup` or the bound.
+
+    It dies with the calling thread (PR_SET_PDEATHSIG): a broker call's tool never outlives its call.
+    """
     import selectors
     import subprocess
 
+    from kro.shims.lifetime import tied
+
     proc = subprocess.Popen(
-        [path, *argv], env=env, stdin=stdio[0], stdout=stdio[1], stderr=stdio[2], start_new_session=True
-    )
-    pidfd = os.pidfd_open(proc.pid)
+        [path, *argv], env=env, stdin=stdio[0], stdout=stdio[1], stderr=stdio[2], start_new_session=True,
+        preexec_fn=tied(),
+    )  # fmt: skip
+    try:
+        pidfd = os.pidfd_open(proc.pid)
+    except OSError:
+        _stop(proc)
+        raise
     timed_out = False
     try:
         with selectors.DefaultSelector() as sel:
@@ -276,6 +294,9 @@ def run_attached(path: str, argv: list[str], env: Mapping[str, str], stdio: tupl
             timed_out = not ready
             if all(key.data == "hangup" for key, _ in ready):
                 _stop(proc)
+    except BaseException:
+        _stop(proc)
+        raise
     finally:
         os.close(pidfd)
     return _attached(proc.wait(), timed_out)
@@ -295,7 +316,9 @@ def run_bounded(path: str, argv: list[str], env: Mapping[str, str], seconds: flo
 
     previous = {sig: signal.signal(sig, ended_by) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
-        proc = subprocess.Popen([path, *argv], env=env, process_group=0)
+        from kro.shims.lifetime import tied
+
+        proc = subprocess.Popen([path, *argv], env=env, process_group=0, preexec_fn=tied())
         try:
             return _attached(proc.wait(timeout=seconds), False)
         except subprocess.TimeoutExpired:

@@ -153,9 +153,21 @@ def loads(data: str | bytes) -> Any:
         raise JSONDecodeError(f"expecting a JSON value at character {exc.value}") from None
     except ValueError as exc:  # the scanner's own JSONDecodeError (it imports json.decoder to raise it)
         raise JSONDecodeError(str(exc)) from None
+    except Exception:  # SystemError on some truncated input, RecursionError when deep
+        return _safe_loads(text)
     if text[end:].strip(_WHITESPACE):
         raise JSONDecodeError(f"extra data at character {end}")
     return value
+
+
+def _safe_loads(text: str) -> Any:
+    """orjson, for what the C scanner cannot take: it never recurses on the C stack and caps nesting."""
+    import orjson
+
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        raise JSONDecodeError(str(exc)) from None
 
 
 _encode_str = _json.encode_basestring

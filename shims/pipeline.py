@@ -15,7 +15,7 @@ import time
 from kro.shims import executor
 from kro.shims.audit import AuditLog, Call, Ended, new_call_id
 from kro.shims.decide import decide_argv
-from kro.shims.errors import AuditError, ExitStatus
+from kro.shims.errors import RESOURCE_ERRNOS, AuditError, ExitStatus
 from kro.shims.hotpath_stdlib import NamedTuple
 from kro.shims.model import Decision, Invocation, Pins
 from kro.shims.outcome import Failure, Outcome, RunResult
@@ -219,8 +219,12 @@ def _execute(session: Session, plan: Plan, sink: Sink) -> Outcome:
         try:
             ran = sink.io.plain(plan.path, argv, env, plan.bound)
         except OSError as exc:
-            message = f"could not start {plan.tool} ({plan.path}): {exc.strerror or exc}"
-            failed = Failure("infra", message, ExitStatus.NOT_FOUND, own=True)
+            if exc.errno in RESOURCE_ERRNOS:  # not the tool's fault and not a refusal: a retry may work
+                message = f"out of resources, so {plan.tool} was not run ({exc.strerror}); retry in a moment"
+                failed = Failure("infra", message, ExitStatus.TEMPFAIL, own=True)
+            else:
+                message = f"could not start {plan.tool} ({plan.path}): {exc.strerror or exc}"
+                failed = Failure("infra", message, ExitStatus.NOT_FOUND, own=True)
             return Outcome(plan.decision, session.context, notice, failure=failed)
         result = RunResult("", "verbatim", None, 0, 0, None, 0, "", ran.exit_code, ran.signal, ran.timed_out,
                            False, plan.bound, plan.bound_by, tool=plan.tool)  # fmt: skip
@@ -238,9 +242,13 @@ def _execute(session: Session, plan: Plan, sink: Sink) -> Outcome:
         plan.tool,
     )  # fmt: skip
     failure = judge(result)
-    if failure is not None and failure.own and feed.lines:
-        feed.keep()  # timed out, killed or crashed: the partial output stays readable, the error names it
-        result = result._replace(spill=feed.spill)
+    if failure is not None:  # one rule: a spill file stays only when the error names it
+        if failure.own and feed.lines:
+            feed.keep()  # timed out, killed or crashed: the partial output stays readable, the error names it
+            result = result._replace(spill=feed.spill)
+        else:
+            feed.discard()
+            result = result._replace(spill=None)
         failure = judge(result)
     if stopped and failure is None:
         notice = join_notice(notice, (

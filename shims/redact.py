@@ -10,6 +10,8 @@ _SENSITIVE = r"(?:passw(?:or)?d|secret|token|api[-_]?key|apikey|private[-_]?key|
 _POINTER = re.compile(
     r"(?i)(?:name|names|ref|refs|path|file|seconds|type|ttl|expiration|mount|source|items)$"
 )
+_POINTER_ENDS = ("name", "names", "ref", "refs", "path", "file", "seconds", "type", "ttl", "expiration",
+                 "mount", "source", "items")  # fmt: skip
 _HARMLESS_VALUE = re.compile(r"""(?i)\s*(?:true|false|null|~|""|''|\{\}|\[\]|<none>|<unset>)?\s*,?\s*$""")
 
 # Cheap substring tests (lower-cased) that every secret shape below contains; a line with none is left
@@ -32,6 +34,10 @@ _PAIR = re.compile(
     r"""(?P<val>"(?:[^"\\]|\\.)*"|'[^']*'|[^\s,;&{\[][^\s,;&]*)""",
     re.IGNORECASE,
 )
+# Literal parts of _SENSITIVE (lower-cased): every key _PAIR matches holds one of them.
+_PAIR_WORDS = ("passw", "secret", "token", "api", "private", "credential", "access")
+_KEY_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
+_SCAN_LINE = 4096  # lines longer than this get _PAIR tried at key starts only (Redactor._pairs)
 # An env entry's name line (YAML `- name: X` / JSON `"name": "X",`) whose value follows on the next line.
 _ENV_NAME = re.compile(r"""^\s*-?\s*"?name"?\s*:\s*"?(?P<name>[^",\s]+)"?,?\s*$""")
 _ENV_VALUE = re.compile(r"""^(?P<pre>\s*"?value"?\s*:\s*)(?P<val>.+?)(?P<comma>,?)\s*$""")
@@ -99,13 +105,13 @@ class Redactor:
         return line
 
     def _pair(self, match: re.Match[str]) -> str:
-        key, value = match.group("key"), match.group("val")
-        if _POINTER.search(key) or _HARMLESS_VALUE.fullmatch(value) or MARK in value:
+        pre, q, key, value = match.group("pre", "q", "key", "val")
+        if key.lower().endswith(_POINTER_ENDS) or _HARMLESS_VALUE.fullmatch(value) or MARK in value:
             return match.group(0)
         self.count += 1
         # Keep JSON valid: an unquoted JSON value (number, bare word) becomes a quoted string.
-        quote = value[0] if value[0] in "\"'" else match.group("q") and '"'
-        return f"{match.group('pre')}{quote}{MARK}{quote}"
+        quote = value[0] if value[0] in "\"'" else q and '"'
+        return f"{pre}{quote}{MARK}{quote}"
 
     def line(self, text: str) -> str:
         """Redact one line on its own (plus the PEM and env state carried between lines)."""
@@ -130,15 +136,58 @@ class Redactor:
         if env and _SENSITIVE_NAME.search(env.group("name")):
             self._env_armed = True
             return text
-        text = self._sub(_PEM_INLINE, MARK, text)
-        if _PEM_BEGIN.search(text):
-            self._in_pem = True
-            return text
-        text = self._sub(_BEARER, r"\1" + MARK, text)
-        text = self._sub(_JWT, MARK, text)
-        text = self._sub(_AWS, MARK, text)
-        text = _INLINE_ENV.sub(self._inline_env, text)
+        # Each pattern runs only where its literal occurs (a regex pass costs ~0.15 s per MiB of text).
+        if "-----BEGIN" in text:
+            text = self._sub(_PEM_INLINE, MARK, text)
+            if _PEM_BEGIN.search(text):
+                self._in_pem = True
+                return text
+        if "bearer" in lowered:
+            text = self._sub(_BEARER, r"\1" + MARK, text)
+        if "eyJ" in text:
+            text = self._sub(_JWT, MARK, text)
+        if "AKIA" in text or "ASIA" in text:
+            text = self._sub(_AWS, MARK, text)
+        if "name" in lowered and "value" in lowered:
+            text = _INLINE_ENV.sub(self._inline_env, text)
+        if len(text) > _SCAN_LINE:
+            lowered = text.lower()  # the substitutions above may have moved things
+            if len(lowered) == len(text):  # so that positions in `lowered` are positions in `text`
+                return self._pairs(text, lowered)
         return _PAIR.sub(self._pair, text)
+
+    def _pairs(self, text: str, lowered: str) -> str:
+        """_PAIR.sub(self._pair, text), trying the pattern only where a key holds a sensitive word.
+
+        A _PAIR key is a whole run of key characters holding a _SENSITIVE word, so its match starts at that
+        run's start (or at a quote just before it): on a long line those few starts are tried instead of
+        every position, which a regex pass costs about 0.5 s per MiB.
+        """
+        starts = set()
+        for word in _PAIR_WORDS:
+            at = lowered.find(word)
+            while at >= 0:
+                run = at
+                while run and text[run - 1] in _KEY_CHARS:
+                    run -= 1
+                starts.add(run - 1 if run and text[run - 1] in "\"'" else run)
+                at = lowered.find(word, at + len(word))
+        out: list[str] = []
+        done = 0
+        for start in sorted(starts):
+            if start < done:
+                continue
+            match = _PAIR.match(text, start)
+            if match is None and text[start] in "\"'":
+                match = _PAIR.match(text, start + 1)
+            if match is None:
+                continue
+            out += (text[done : match.start()], self._pair(match))
+            done = match.end()
+        if not out:
+            return text
+        out.append(text[done:])
+        return "".join(out)
 
     def _inline_env(self, match: re.Match[str]) -> str:
         value = match.group("val")
@@ -325,3 +374,64 @@ def is_secret_name(name: str) -> bool:
 def is_harmless(value: str) -> bool:
     """Whether a value carries nothing to hide (empty, a boolean, null, <none>) or is already redacted."""
     return bool(_HARMLESS_VALUE.fullmatch(value)) or MARK in value
+
+
+# One over-long line is redacted in windows of LONG_LINE bytes. Each window is cut at a separator that no
+# secret-shaped match spans, found within OVERLAP of its end; the rest is carried into the next window, so
+# a key and its value split across chunks are still seen together (values up to OVERLAP long).
+LONG_LINE = 1 << 20
+OVERLAP = 64 * 1024
+_SPANNING = (_PEM_INLINE, _BEARER, _JWT, _AWS, _INLINE_ENV, _PAIR)
+_SEPARATORS = " \t\r,;&"
+_VALUE_END = re.compile(r"[\s,;&]")
+
+
+def _safe_cut(text: str, target: int) -> tuple[int, bool]:
+    """Where to cut `text` at or before `target` with no match across the cut; (cut, cut inside a value)."""
+    low = max(0, target - OVERLAP)
+    cut = max(text.rfind(sep, low, target) for sep in _SEPARATORS) + 1
+    inside = cut <= 0
+    if inside:  # a run longer than OVERLAP with no separator: cut it, and drop its rest if it is a value
+        cut = target
+    spans = [m.span() for pattern in _SPANNING for m in pattern.finditer(text, low)]
+    moved = True
+    while moved:
+        moved = False
+        for start, end in spans:
+            if start < cut < end and start > 0:
+                cut, moved = start, True
+    return cut, inside
+
+
+class LongLine:
+    """Redacts one line too long to hold, piece by piece, with `redactor`'s rules and count."""
+
+    def __init__(self, redactor: Redactor) -> None:
+        self.redactor = redactor
+        self._swallow = False  # dropping the rest of a secret value longer than OVERLAP (fail closed)
+        self.active = False  # a line is being redacted in pieces: its end goes through `end`
+
+    def end(self, data: bytes) -> bytes:
+        """Redact the line's last piece (carry included, without its newline); then ready for the next."""
+        text = data.decode("utf-8", "surrogateescape")
+        if self._swallow:
+            stop = _VALUE_END.search(text)
+            text = text[stop.start() :] if stop else ""
+        self._swallow = self.active = False
+        return self.redactor.line(text).encode("utf-8", "surrogateescape") if text else b""
+
+    def feed(self, data: bytes) -> tuple[bytes, bytes]:
+        """Redact the start of a partial line: (redacted bytes to pass on, raw bytes carried to the next)."""
+        self.active = True
+        text = data.decode("utf-8", "surrogateescape")
+        if self._swallow:
+            stop = _VALUE_END.search(text)
+            if stop is None:
+                return b"", b""
+            text, self._swallow = text[stop.start() :], False
+        cut, inside = _safe_cut(text, max(1, len(text) - OVERLAP))
+        before = self.redactor.count
+        out = self.redactor.line(text[:cut])
+        if inside and self.redactor.count > before and out.rstrip("\"'").endswith(MARK):
+            self._swallow = True  # the value ran on past the cut: the rest of it is secret too
+        return out.encode("utf-8", "surrogateescape"), text[cut:].encode("utf-8", "surrogateescape")

@@ -31,9 +31,10 @@ def main(tool: str, script: str, argv: list[str]) -> int:
         bin_dir = os.path.dirname(os.path.realpath(script))
         session = load_session(os.path.join(os.path.dirname(bin_dir), SESSION_FILE))
         if session.broker:
-            from kro.shims.broker_client import forward
+            from kro.shims.broker_client import forward, reply_timeout
 
-            return forward(session.broker, session.broker_token, tool, argv, session.output)
+            return forward(session.broker, session.broker_token, tool, argv, session.output, session.context,
+                           reply_timeout(session))  # fmt: skip
         return serve(session, tool, argv, executor.DIRECT, started)
 
     return guarded("kro", body)

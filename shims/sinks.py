@@ -17,8 +17,11 @@ if TYPE_CHECKING:
     from kro.shims.executor import Stdio
     from kro.shims.model import Invocation
     from kro.shims.outcome import Outcome
-    from kro.shims.redact import Redactor
+    from kro.shims.redact import LongLine, Redactor
     from kro.shims.session import Session
+
+# redact.LONG_LINE, not imported from there: redact needs `re`, which the unredacted plain path must not load
+_LONG_LINE = 1 << 20
 
 
 class Feed:
@@ -36,6 +39,7 @@ class Feed:
             from kro.shims.redact import Redactor
 
             self.redactor = Redactor()
+        self.long_line: LongLine | None = None
         self.partial = bytearray()
         self.lines = 0
         self.bytes = 0
@@ -52,15 +56,37 @@ class Feed:
             self.lines += chunk.count(b"\n")
             self.io.out(chunk)
             return True
+        if self.long_line is not None and self.long_line.active and b"\n" in chunk:
+            end = chunk.index(b"\n")  # the end of a line taken in pieces
+            self._piece(self.long_line.end(bytes(self.partial) + chunk[:end]) + b"\n")
+            self.partial = bytearray()
+            chunk = chunk[end + 1 :]
         cut = chunk.rfind(b"\n") + 1
         if not cut:
             self.partial += chunk
+            if self.redactor is not None and self.grep is None and len(self.partial) >= _LONG_LINE:
+                self._long_piece()  # one line too long to hold: redacted and written in bounded pieces
             return True
         self.partial += chunk[:cut]
         block = bytes(self.partial)
         self.partial = bytearray(chunk[cut:])
         self._write(self.redactor.feed_block(block) if self.redactor else block)
         return True
+
+    def _long_piece(self) -> None:
+        assert self.redactor is not None
+        if self.long_line is None:
+            from kro.shims.redact import LongLine
+
+            self.long_line = LongLine(self.redactor)
+        out, carry = self.long_line.feed(bytes(self.partial))
+        self.partial = bytearray(carry)
+        self._piece(out)
+
+    def _piece(self, data: bytes) -> None:
+        self.lines += data.count(b"\n")
+        if data:
+            self.io.out(data)
 
     def _write(self, block: bytes) -> None:
         if self.grep is not None:
@@ -80,6 +106,10 @@ class Feed:
         """Write the last partial line and anything the redactor still holds."""
         tail = bytes(self.partial)
         self.partial = bytearray()
+        if self.long_line is not None and self.long_line.active:
+            assert self.redactor is not None
+            self._piece(self.long_line.end(tail) + self.redactor.flush_block())
+            return
         block = tail + b"\n" if tail else b""
         if self.redactor is not None:
             block = (self.redactor.feed_block(block) if block else b"") + self.redactor.flush_block()
@@ -93,6 +123,9 @@ class Feed:
 
     def keep(self) -> None:
         """Nothing to keep: what the tool printed is with the caller already."""
+
+    def discard(self) -> None:
+        """No file to remove: nothing was spilled."""
 
     def stderr(self, data: bytes) -> str:
         """The tool's stderr as the caller sees it (redacted when stdout is)."""

@@ -233,12 +233,16 @@ def test_shim_ignores_environment_overrides(kro_session: KroSession, tmp_path: P
 
 
 def test_stale_sessions_are_reclaimed(kro_session: KroSession) -> None:
-    """A session dir whose launcher is gone is removed by the next kro-run."""
+    """kro-run removes its session dir when it exits; one whose launcher died goes at the next start."""
     first = kro_session.sh('echo "$KRO_SESSION"').stdout.strip()
-    assert Path(first).is_dir(), "exec'd sessions outlive the launcher until reclaimed"
+    assert first
+    assert not Path(first).exists(), "kro-run stays the agent's parent and removes the dir at the end"
+    stale = Path(first).parent / "session-stale"
+    (stale / "bin").mkdir(parents=True)
+    (stale / "session.json").write_text(json.dumps({"launcher_pid": 2**22 + 1}))  # above any pid_max
     second = kro_session.sh('echo "$KRO_SESSION"').stdout.strip()
     assert second != first
-    assert not Path(first).exists()
+    assert not stale.exists()
 
 
 def test_kubectl_ro_plugin(demo_cluster: object, kro_session: KroSession) -> None:

@@ -111,3 +111,34 @@ def test_batch_keeps_order_and_survives_bad_lines() -> None:
     assert "error" in out[8]
     assert out[9]["rule"] == "verb.mutating"
     assert "Traceback" not in proc.stderr
+
+
+_GOOD = '{"argv": ["get", "pods"]}'
+
+
+@pytest.mark.parametrize(
+    ("line", "error"),
+    [
+        pytest.param("{", "line is not JSON", id="batch.hostile-open-brace"),
+        pytest.param('"abc', "line is not JSON", id="batch.hostile-open-string"),
+        pytest.param('{"argv": ["get", "po', "line is not JSON", id="batch.hostile-cut-string"),
+        pytest.param("[" * 1000 + "]" * 1000, "JSON object", id="batch.hostile-nested-1000"),
+        pytest.param('{"argv":' + "[" * 100_000, "line is not JSON", id="batch.hostile-nested-100000"),
+        pytest.param('{"a":' * 5000 + "1" + "}" * 5000, "line is not JSON", id="batch.hostile-objects-5000"),
+        pytest.param('{"argv": ["' + "a" * (2 << 20) + '"]}', "longer than", id="batch.hostile-huge-line"),
+        pytest.param("\udcff{", "line is not JSON", id="batch.hostile-invalid-utf8"),
+        pytest.param("\x00\x01", "line is not JSON", id="batch.hostile-nul"),
+        pytest.param('{"argv": ["get", "pods"]} {}', "line is not JSON", id="batch.hostile-extra-data"),
+    ],
+)
+def test_batch_hostile_line(line: str, error: str) -> None:
+    """A hostile line gets its {"error": ...} (no traceback) and the lines around it are still decided."""
+    data = f"{_GOOD}\n{line}\n{_GOOD}\n".encode("utf-8", "surrogateescape")
+    proc = subprocess.run([KRO, "check", "--batch"], input=data, capture_output=True, timeout=60, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert b"Traceback" not in proc.stderr
+    first, middle, last = (json.loads(out) for out in proc.stdout.splitlines())
+    assert first["allowed"] is True
+    assert last["allowed"] is True
+    assert set(middle) == {"error"}
+    assert error in middle["error"]

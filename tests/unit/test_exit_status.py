@@ -29,8 +29,8 @@ Reference = enum.IntEnum("ExitStatus", MEMBERS)  # type: ignore[misc]  # the sta
 def test_members_are_the_documented_codes() -> None:
     """The statuses README and --help name."""
     assert MEMBERS == {
-        "OK": 0, "FAILED": 1, "USAGE": 2, "NOT_FOUND": 69, "INTERNAL": 70, "BLOCKED": 77, "CONFIG": 78,
-        "TIMED_OUT": 124, "CMD_NOT_FOUND": 127, "INTERRUPTED": 130,
+        "OK": 0, "FAILED": 1, "USAGE": 2, "NOT_FOUND": 69, "INTERNAL": 70, "TEMPFAIL": 75, "BLOCKED": 77,
+        "CONFIG": 78, "TIMED_OUT": 124, "CMD_NOT_FOUND": 127, "INTERRUPTED": 130,
     }  # fmt: skip
 
 

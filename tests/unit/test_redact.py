@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import random
 import re
 import tempfile
 import time
@@ -16,10 +17,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kro.shims import envelope_output
+from kro.shims import redact as redact_module
 from kro.shims.envelope import classify
-from kro.shims.envelope_output import Collector
-from kro.shims.redact import _KEYWORDS, _NEEDLES, MARK, Redactor, redact_text
-from kro.shims.sinks import Feed
+from kro.shims.envelope_output import MAX_BYTES, Collector
+from kro.shims.redact import _KEYWORDS, _NEEDLES, LONG_LINE, MARK, Redactor, redact_text
+from kro.shims.sinks import _LONG_LINE, Feed
 
 
 @pytest.mark.parametrize(
@@ -390,3 +392,87 @@ def test_long_lines_in_linear_time(tmp_path: Path) -> None:
     assert time.monotonic() - started < 30
     assert (collector.lines, collector.redactor.count) == (4, 1)
     assert (tmp_path / "spill").read_bytes() == data.replace(b"hunter2", MARK.encode())
+
+
+def _collected(data: bytes, chunk: int, tmp: Path) -> tuple[bytes, Collector]:
+    """Feed `data` to an envelope Collector in `chunk`-sized pieces; the spilled output and the collector."""
+    collector = Collector(tmp / "spill.txt", None)
+    for at in range(0, len(data), chunk):
+        collector.feed(data[at : at + chunk])
+    collector.finish()
+    return (tmp / "spill.txt").read_bytes(), collector
+
+
+def _long_line(seed: int, size: int) -> bytes:
+    """One line of `size` bytes: filler words, secret-shaped pairs and bearer tokens at random places."""
+    rng = random.Random(seed)
+    parts, total = [], 0
+    while total < size:
+        roll = rng.random()
+        if roll < 0.05:
+            part = f"token={rng.getrandbits(64):x}{rng.getrandbits(64):x} "
+        elif roll < 0.07:
+            part = f'"password": "p{rng.getrandbits(40):x}", '
+        elif roll < 0.08:
+            part = f"Authorization: Bearer abc{rng.getrandbits(64):x} "
+        else:
+            part = "x" * rng.randint(1, 40) + rng.choice(" ,;&")
+        parts.append(part)
+        total += len(part)
+    return "".join(parts).encode()
+
+
+@pytest.mark.parametrize("chunk", [pytest.param(65536, id="long-line.kubectl-chunks"),
+                                   pytest.param(65537 * 3, id="long-line.odd-chunks")])  # fmt: skip
+@pytest.mark.parametrize("seed", [1, 2])
+def test_a_long_line_in_pieces_is_redacted_as_a_whole(chunk: int, seed: int, tmp_path: Path) -> None:
+    """A line of 3 MiB (held in 1 MiB windows) comes out as the whole-line redaction would give it: no
+    secret split across a chunk or window edge is missed, and the count agrees."""
+    line = _long_line(seed, 3 * LONG_LINE)
+    spilled, collector = _collected(line + b"\nnext line\n", chunk, tmp_path)
+    whole, count = redact_text(line.decode())
+    assert spilled == whole.encode() + b"\nnext line\n"
+    assert collector.redactor.count == count > 0
+    assert collector.lines == 2
+    assert len(collector.content().encode()) <= MAX_BYTES
+
+
+def test_a_long_secret_value_is_dropped_whole(tmp_path: Path) -> None:
+    """A secret value longer than the window overlap is redacted to its end, never leaked in its tail."""
+    value = "s" * (2 * LONG_LINE)
+    line = f"start token={value} after".encode()
+    spilled, _ = _collected(line + b"\n", 65536, tmp_path)
+    assert b"sss" not in spilled
+    assert spilled.startswith(b"start token=[REDACTED]")
+    assert spilled.endswith(b" after\n")
+
+
+_PIECES = st.sampled_from(["token", "Password", "api-key", "x", "-", ".", "_", "=", ":", " ", '"', "'", ",",
+                           "secretRef", "name", "true", "abc123", "\\", "[REDACTED]", "é", "K"])  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_PIECES, max_size=60))
+def test_key_start_scan_equals_the_regex_pass(pieces: list[str]) -> None:
+    """The long-line _PAIR path (tried at key starts only) gives exactly what the full regex pass gives."""
+    text = "".join(pieces)
+    fast, slow = Redactor(), Redactor()
+    assert fast._pairs(text, text.lower()) == redact_module._PAIR.sub(slow._pair, text)
+    assert fast.count == slow.count
+
+
+def test_plain_feed_cuts_long_lines_where_redact_does() -> None:
+    """The plain feed's long-line threshold is redact's (kept apart so the plain path needs no `re`)."""
+    assert _LONG_LINE == LONG_LINE
+
+
+@pytest.mark.parametrize(
+    "seed", [pytest.param(1, id="long-line.plain-1"), pytest.param(2, id="long-line.plain-2")]
+)
+def test_a_long_line_in_plain_redacted_mode_is_redacted_as_a_whole(seed: int) -> None:
+    """Plain redacted mode takes a 3 MiB line in bounded windows too, with the whole-line result and count."""
+    data = _long_line(seed, 3 * LONG_LINE) + b"\nnext line\n"
+    out, count = _plain([data[i : i + 65536] for i in range(0, len(data), 65536)])
+    whole, expected = redact_text(data.decode())
+    assert out == whole.encode()
+    assert count == expected > 0

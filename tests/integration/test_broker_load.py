@@ -1,0 +1,119 @@
+"""The --confine broker under load: descriptors stay flat, a low descriptor limit is survived."""
+
+from __future__ import annotations
+
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from test_confine import Confined, cluster, confined, needs_bwrap
+
+from kro.sandbox.broker import max_calls
+
+__all__ = ["cluster", "confined"]  # fixtures, used by name
+
+LOAD = Path(__file__).with_name("broker_load.py")
+BLOCKED = ("delete", "pod", "x")  # decided and audited by the broker, nothing started: the cheapest call
+
+
+def _fds(pid: int) -> int:
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+Rounds = tuple[list[str], list[int], subprocess.CompletedProcess[str]]
+
+
+def _run_rounds(confined: Confined, calls: int, rounds: int, threads: int, argv: tuple[str, ...],
+                nofile: int | None = None) -> Rounds:  # fmt: skip
+    """Run broker_load.py in the sandbox; the round lines and kro-run's descriptor count after each round."""
+    shutil.copy(LOAD, confined.work / LOAD.name)
+
+    def limit() -> None:
+        if nofile is not None:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
+
+    argv_all = [str(Path(sys.executable).parent / "kro-run"), "--confine", "--context", "kro-demo",
+                "--output", "plain", "--", sys.executable, LOAD.name, str(calls), str(rounds), str(threads),
+                *argv]  # fmt: skip
+    proc = subprocess.Popen(
+        argv_all, cwd=confined.work, env=confined.env(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, preexec_fn=limit,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    lines, fds = [], []
+    try:
+        for i in range(rounds):
+            line = proc.stdout.readline()
+            err = proc.stderr.read() if proc.poll() is not None and proc.stderr else ""
+            assert line.startswith(f"round {i}"), line + err
+            lines.append(line.strip())
+            fds.append(_fds(proc.pid))
+            (confined.work / f"go-{i}").touch()
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    return lines, fds, subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
+@needs_bwrap
+def test_ten_thousand_calls_keep_descriptors_flat(confined: Confined) -> None:
+    """10,000 blocked calls (decided and audited, no kubectl: the cheapest brokered call) in 10 rounds, then
+    100 allowed `kubectl version --client` calls: kro-run's descriptor count does not grow with the calls."""
+    started = time.monotonic()
+    lines, fds, proc = _run_rounds(confined, 1000, 10, 4, BLOCKED)
+    assert proc.returncode == 0, proc.stderr
+    assert lines == [f"round {i} 77=1000" for i in range(10)]
+    assert max(fds) - fds[0] <= 4, f"descriptors after each 1,000 calls: {fds}"
+    records = confined.audit()
+    assert len(records) == 10_000
+    assert {r["rule"] for r in records} == {"verb.mutating"}
+    lines, allowed_fds, proc = _run_rounds(confined, 50, 2, 2, ("version", "--client"))
+    assert lines == ["round 0 0=50", "round 1 0=50"], proc.stderr
+    assert allowed_fds[1] - allowed_fds[0] <= 4, f"descriptors after each 50 kubectl calls: {allowed_fds}"
+    assert time.monotonic() - started < 120
+
+
+@needs_bwrap
+def test_a_low_descriptor_limit_is_survived(confined: Confined) -> None:
+    """With `ulimit -n 256`, 1,000 calls from 32 threads at once: each is decided (77) or told the broker is
+    busy (75, retry); none hangs, none gets a policy-looking refusal, and every attempt is audited."""
+    lines, _, proc = _run_rounds(confined, 1000, 1, 32, BLOCKED, nofile=256)
+    assert proc.returncode == 0, proc.stderr
+    codes = dict(item.split("=") for item in lines[0].split()[2:])
+    assert set(codes) <= {"77", "75"}, lines
+    assert int(codes.get("77", 0)) >= 500, lines
+    records = confined.audit()
+    assert len(records) == 1000
+    assert {r["rule"] for r in records} <= {"verb.mutating", "broker.busy"}
+    lines, _, proc = _run_rounds(confined, 1000, 1, 1, BLOCKED, nofile=256)
+    assert lines == ["round 0 77=1000"], proc.stderr
+
+
+@needs_bwrap
+def test_a_full_broker_says_busy(confined: Confined) -> None:
+    """Under `ulimit -n 256` the broker runs 12 calls at once; with 12 watches holding them, the next call is
+    answered at once with "busy, retry" (exit 75, audited broker.busy), and served once a watch ends."""
+    assert max_calls(256) == 12
+    script = (
+        "for i in $(seq 12); do kubectl get pods -n demo -w >/dev/null 2>&1 & done; "
+        "for i in $(seq 600); do kubectl delete pod x 2>busy.txt; rc=$?; [ $rc = 75 ] && break; sleep 0.1; "
+        "done; "
+        "echo busy_rc=$rc; kill $(jobs -p); wait; kubectl delete pod x; echo after_rc=$?"
+    )
+    argv = [str(Path(sys.executable).parent / "kro-run"), "--confine", "--context", "kro-demo",
+            "--output", "plain", "--", "sh", "-c", script]  # fmt: skip
+    proc = subprocess.run(
+        argv, cwd=confined.work, env=confined.env(), stdin=subprocess.DEVNULL, capture_output=True,
+        text=True, timeout=300, preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256)),
+    )  # fmt: skip
+    assert "busy_rc=75" in proc.stdout, proc.stdout + proc.stderr
+    assert "after_rc=77" in proc.stdout
+    busy = (confined.work / "busy.txt").read_text()
+    assert "already running 12 calls; nothing was run: retry in a moment" in busy
+    assert "broker.busy" in {r["rule"] for r in confined.audit()}
