@@ -257,7 +257,8 @@ def test_watch_lists_new_requests(kro_session: KroSession) -> None:
     try:
         agent = start_agent(
             _kro_run(kro_session),
-            [SCALE, "kubectl delete pod x -n demo"],
+            # A third step keeps the session alive (and its requests listed) until the watch saw both.
+            [SCALE, "kubectl delete pod x -n demo", "true"],
             kro_session.tmp / "a",
             kro_session.env(),
         )
@@ -268,6 +269,7 @@ def test_watch_lists_new_requests(kro_session: KroSession) -> None:
         second = json.loads(watch.stdout.readline() if watch.stdout else "{}")
         assert second["argv"] == ["delete", "pod", "x", "-n", "demo"]
         assert second["namespace"] == "demo"
+        agent.go(3)
         agent.finish()
     finally:
         watch.terminate()
