@@ -298,7 +298,7 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 def run_plugin(argv: list[str], env: Mapping[str, str], timeout: float) -> tuple[int, bytes, bytes]:
-    """Run a credential plugin to completion (no stdin): exit code, stdout, stderr; OSError if it cannot start."""
+    """Run a credential plugin to completion: exit code, stdout, stderr; OSError if it fails to start."""
     import subprocess
 
     try:

@@ -25,10 +25,22 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 # Not forwarded either way: hop-by-hop headers, the agent's credentials, what httpx recomputes.
-_HOP = frozenset({
-    "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
-    "transfer-encoding", "upgrade", "host", "authorization", "content-length", "http2-settings",
-})  # fmt: skip
+_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "host",
+        "authorization",
+        "content-length",
+        "http2-settings",
+    }
+)
 _REQUEST_BODY_MAX = 1 << 20
 DEFAULT_BOUND = 64 << 20
 
@@ -92,13 +104,15 @@ class ProxyApp:
         ex = Exchange(req.method, shown)
         try:
             if not self._admitted(headers):
-                raise Refused(401, "api.auth", "Unauthorized",
-                              "this proxy admits only the session's own token (use the session kubeconfig)")  # fmt: skip
+                raise Refused(
+                    401,
+                    "api.auth",
+                    "Unauthorized",
+                    "this proxy admits only the session's own token (use the session kubeconfig)",
+                )
+            if self.settings.pins.namespaces:  # namespaced or not: discovery, once per group-version
+                await self._learn(raw_path)
             decision = decide_request(req, self.settings.pins, self._lookup)
-            if decision.rule == "api.namespace" or self.settings.pins.namespaces:
-                # discovery answers whether a resource is namespaced: fetch it once per group-version
-                if await self._learn(raw_path):
-                    decision = decide_request(req, self.settings.pins, self._lookup)
             if not decision.allowed:
                 raise Refused(403, decision.rule, "Forbidden", decision.reason)
             await self._forward(req, decision, receive, send, ex)
@@ -117,11 +131,17 @@ class ProxyApp:
         expected = "Bearer " + self.settings.token
         return hmac.compare_digest(given.encode(), expected.encode())
 
-    def _audit(self, ex: Exchange, rule: str, reason: str, status: int, size: int | None, *,
-               allowed: bool) -> None:  # fmt: skip
+    def _audit(
+        self, ex: Exchange, rule: str, reason: str, status: int, size: int | None, *, allowed: bool
+    ) -> None:
         s = self.settings
         call = Call(s.session, "api", [ex.method, ex.path], s.context)
-        extra: dict[str, object] = {"method": ex.method, "path": ex.path[:1024], "status": status, "bytes": size}
+        extra: dict[str, object] = {
+            "method": ex.method,
+            "path": ex.path[:1024],
+            "status": status,
+            "bytes": size,
+        }
         s.audit.write(call, Decision(allowed, rule, reason, None), None, ex.started, extra)
 
     def _lookup(self, group_version: str, resource: str) -> bool | None:
@@ -143,21 +163,26 @@ class ProxyApp:
             doc = resp.json() if resp.status_code == 200 else {}
         except (httpx.HTTPError, ValueError, CredentialError):
             return False
-        found = {str(r.get("name")): bool(r.get("namespaced")) for r in doc.get("resources") or []
-                 if isinstance(r, dict)}  # fmt: skip
+        found = {
+            str(r.get("name")): bool(r.get("namespaced"))
+            for r in doc.get("resources") or []
+            if isinstance(r, dict)
+        }
         self._namespaced[gv] = found
         return True
 
-    async def _send(self, method: str, target: str, headers: list[tuple[str, str]], body: bytes, *,
-                    stream: bool) -> httpx.Response:  # fmt: skip
+    async def _send(
+        self, method: str, target: str, headers: list[tuple[str, str]], body: bytes, *, stream: bool
+    ) -> httpx.Response:
         """One upstream request with the session's credentials; a 401 refreshes them and retries once."""
         assert self.client is not None
         creds = self.upstream.creds
         auth = creds.authorization()
         for attempt in (0, 1):
             sent = [*headers, ("authorization", auth)] if auth else list(headers)
-            request = self.client.build_request(method, self.upstream.server + target, headers=sent,
-                                                content=body or None)  # fmt: skip
+            request = self.client.build_request(
+                method, self.upstream.server + target, headers=sent, content=body or None
+            )
             if self.upstream.sni:
                 request.extensions["sni_hostname"] = self.upstream.sni
             resp = await self.client.send(request, stream=stream)
@@ -167,8 +192,9 @@ class ProxyApp:
             auth = creds.authorization(refused=auth or "")
         raise AssertionError("unreachable")
 
-    async def _forward(self, req: ApiRequest, decision: ApiDecision, receive: Receive, send: Send,
-                       ex: Exchange) -> None:  # fmt: skip
+    async def _forward(
+        self, req: ApiRequest, decision: ApiDecision, receive: Receive, send: Send, ex: Exchange
+    ) -> None:
         body = await _read_body(receive)
         headers = [(k, v) for k, v in req.headers if k not in _HOP]
         rewrite = decision.rewrite != "none"
@@ -180,7 +206,9 @@ class ProxyApp:
         try:
             resp = await self._send(req.method, target, headers, body, stream=True)
         except CredentialError as exc:
-            raise Refused(502, "api.upstream", "BadGateway", f"cannot authenticate to the cluster: {exc}") from exc
+            raise Refused(
+                502, "api.upstream", "BadGateway", f"cannot authenticate to the cluster: {exc}"
+            ) from exc
         except httpx.HTTPError as exc:
             raise Refused(502, "api.upstream", "BadGateway", f"cannot reach the API server: {exc}") from exc
         try:
@@ -195,15 +223,32 @@ class ProxyApp:
             await resp.aclose()
 
     async def _start(self, send: Send, status: int, headers: list[tuple[str, str]]) -> None:
-        await send({"type": "http.response.start", "status": status,
-                    "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers]})  # fmt: skip
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers],
+            }
+        )
 
-    async def _stream(self, resp: httpx.Response, out: list[tuple[str, str]], decision: ApiDecision,
-                      send: Send, ex: Exchange) -> None:  # fmt: skip
+    async def _stream(
+        self,
+        resp: httpx.Response,
+        out: list[tuple[str, str]],
+        decision: ApiDecision,
+        send: Send,
+        ex: Exchange,
+    ) -> None:
         """Pass the body through as it arrives (audited at the response head: nothing sent unaudited)."""
         length = resp.headers.get("content-length")
-        self._audit(ex, decision.rule, decision.reason, resp.status_code, int(length) if length and length.isdigit() else None,
-                    allowed=True)  # fmt: skip
+        self._audit(
+            ex,
+            decision.rule,
+            decision.reason,
+            resp.status_code,
+            int(length) if length and length.isdigit() else None,
+            allowed=True,
+        )
         if length:
             out.append(("content-length", length))
         await self._start(send, resp.status_code, out)
@@ -217,8 +262,14 @@ class ProxyApp:
             doc, _ = redact_objects(doc)
         return doc
 
-    async def _rewrite_whole(self, resp: httpx.Response, out: list[tuple[str, str]], decision: ApiDecision,
-                             send: Send, ex: Exchange) -> None:  # fmt: skip
+    async def _rewrite_whole(
+        self,
+        resp: httpx.Response,
+        out: list[tuple[str, str]],
+        decision: ApiDecision,
+        send: Send,
+        ex: Exchange,
+    ) -> None:
         """Buffer (bounded), decode, scrub/redact, re-encode; a non-JSON body is refused, not passed."""
         chunks: list[bytes] = []
         size = 0
@@ -231,8 +282,13 @@ class ProxyApp:
             try:
                 doc = orjson.loads(raw)
             except orjson.JSONDecodeError:
-                raise Refused(403, "api.rewrite", "Forbidden", "the server's answer to a request that must be "
-                              "scrubbed was not JSON, so it is withheld; ask for JSON") from None  # fmt: skip
+                raise Refused(
+                    403,
+                    "api.rewrite",
+                    "Forbidden",
+                    "the server's answer to a request that must be "
+                    "scrubbed was not JSON, so it is withheld; ask for JSON",
+                ) from None
             del raw
             raw = orjson.dumps(self._rewrite(doc))
         out = [(k, v) for k, v in out if k not in ("content-encoding", "content-length")]
@@ -241,8 +297,14 @@ class ProxyApp:
         await self._start(send, resp.status_code, out)
         await send({"type": "http.response.body", "body": raw, "more_body": False})
 
-    async def _stream_events(self, resp: httpx.Response, out: list[tuple[str, str]], decision: ApiDecision,
-                             send: Send, ex: Exchange) -> None:  # fmt: skip
+    async def _stream_events(
+        self,
+        resp: httpx.Response,
+        out: list[tuple[str, str]],
+        decision: ApiDecision,
+        send: Send,
+        ex: Exchange,
+    ) -> None:
         """A watch: each event (one JSON object a line) scrubbed on its own and sent at once."""
         out = [(k, v) for k, v in out if k not in ("content-encoding", "content-length")]
         self._audit(ex, decision.rule, decision.reason, resp.status_code, None, allowed=True)
@@ -264,7 +326,10 @@ class ProxyApp:
         try:
             doc = orjson.loads(line)
         except orjson.JSONDecodeError:
-            doc = {"type": "ERROR", "object": forbidden_status("a watch event that must be scrubbed was not JSON")}
+            doc = {
+                "type": "ERROR",
+                "object": forbidden_status("a watch event that must be scrubbed was not JSON"),
+            }
         return orjson.dumps(self._rewrite(doc)) + b"\n"
 
 
@@ -273,9 +338,13 @@ async def _bounded(chunks: AsyncIterator[bytes], bound: int) -> AsyncIterator[by
     async for chunk in chunks:
         size += len(chunk)
         if size > bound:
-            raise Refused(403, "api.bound", "Forbidden",
-                          f"the answer is over {bound >> 20} MiB and must be scrubbed in memory; "
-                          "ask for less (a label or field selector, one namespace, or --chunk-size)")  # fmt: skip
+            raise Refused(
+                403,
+                "api.bound",
+                "Forbidden",
+                f"the answer is over {bound >> 20} MiB and must be scrubbed in memory; "
+                "ask for less (a label or field selector, one namespace, or --chunk-size)",
+            )
         yield chunk
 
 
@@ -297,6 +366,11 @@ async def _read_body(receive: Receive) -> bytes:
 
 
 async def _respond(send: Send, code: int, body: bytes) -> None:
-    await send({"type": "http.response.start", "status": code,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": code,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+        }
+    )
     await send({"type": "http.response.body", "body": body, "more_body": False})

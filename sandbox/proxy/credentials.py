@@ -87,7 +87,9 @@ class ExecPlugin:
         token = status.get("token")
         cert, key = status.get("clientCertificateData"), status.get("clientKeyData")
         if not token and not (cert and key):
-            raise CredentialError(f"credential plugin {command} gave neither a token nor a client certificate")
+            raise CredentialError(
+                f"credential plugin {command} gave neither a token nor a client certificate"
+            )
         self._token = str(token) if token else None
         self._cert = ClientCert(str(cert).encode(), str(key).encode()) if cert and key else None
         self._expires = _expiry(status.get("expirationTimestamp"))
@@ -98,7 +100,7 @@ class ExecPlugin:
         return self._expires is None or time.time() < self._expires - _EARLY
 
     def current(self, stale: str | None = None) -> tuple[str | None, ClientCert | None]:
-        """The cached token and certificate, re-running the plugin when expired or when `stale` was refused."""
+        """The cached token and certificate; the plugin re-runs when they expired or `stale` was refused."""
         with self._lock:
             if not self._fresh() or (stale is not None and stale == self._token):
                 self._run()
@@ -143,7 +145,9 @@ class Credentials:
             with open(self.token_file, encoding="utf-8") as handle:
                 self.token = handle.read().strip()
         except OSError as exc:
-            raise CredentialError(f"cannot read the kubeconfig's tokenFile {self.token_file}: {exc.strerror}") from exc
+            raise CredentialError(
+                f"cannot read the kubeconfig's tokenFile {self.token_file}: {exc.strerror}"
+            ) from exc
 
     def authorization(self, refused: str | None = None) -> str | None:
         """The Authorization header for the next upstream request (`refused`: the one that got a 401)."""
@@ -177,7 +181,9 @@ def _read_pem(data: object, path: object, what: str) -> bytes | None:
 
 
 def _client_cert(user: dict[str, Any]) -> ClientCert | None:
-    cert = _read_pem(user.get("client-certificate-data"), user.get("client-certificate"), "client-certificate")
+    cert = _read_pem(
+        user.get("client-certificate-data"), user.get("client-certificate"), "client-certificate"
+    )
     key = _read_pem(user.get("client-key-data"), user.get("client-key"), "client-key")
     if cert and key:
         return ClientCert(cert, key)
@@ -189,5 +195,7 @@ def _client_cert(user: dict[str, Any]) -> ClientCert | None:
 def ca_bundle(cluster: dict[str, Any]) -> bytes | None:
     """The cluster's CA certificates as PEM, from certificate-authority-data or certificate-authority."""
     return _read_pem(
-        cluster.get("certificate-authority-data"), cluster.get("certificate-authority"), "certificate-authority"
+        cluster.get("certificate-authority-data"),
+        cluster.get("certificate-authority"),
+        "certificate-authority",
     )

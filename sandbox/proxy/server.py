@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import secrets
 import socket
 import threading
 from dataclasses import dataclass
 from typing import Any
-
-import base64
 
 import uvicorn
 
@@ -19,6 +18,7 @@ from kro.sandbox.proxy.app import DEFAULT_BOUND, ProxyApp, Settings
 from kro.sandbox.proxy.upstream import Upstream
 from kro.shims.api_policy import ApiPins
 from kro.shims.audit import AuditLog
+from kro.shims.errors import ConfigError
 
 _START_TIMEOUT = 30.0
 
@@ -48,8 +48,15 @@ class ProxyHandle:
         self.stop()
 
 
-def start(kubeconfig: dict[str, Any], env: dict[str, str], pins: ApiPins, audit_log: str, session: str,
-          context: str, bound: int = DEFAULT_BOUND) -> ProxyHandle:  # fmt: skip
+def start(
+    kubeconfig: dict[str, Any],
+    env: dict[str, str],
+    pins: ApiPins,
+    audit_log: str,
+    session: str,
+    context: str,
+    bound: int = DEFAULT_BOUND,
+) -> ProxyHandle:
     """Start a proxy for the minified `kubeconfig` (its one cluster and user) on 127.0.0.1, ephemeral port.
 
     The agent gets only the returned URL and token. Errors reading the credentials are ConfigErrors.
@@ -63,9 +70,18 @@ def start(kubeconfig: dict[str, Any], env: dict[str, str], pins: ApiPins, audit_
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     config = uvicorn.Config(
-        app, lifespan="off", log_config=None, log_level="critical", access_log=False, ws="none",
-        http="h11", timeout_graceful_shutdown=1, timeout_keep_alive=120, server_header=False, date_header=False,
-    )  # fmt: skip
+        app,
+        lifespan="off",
+        log_config=None,
+        log_level="critical",
+        access_log=False,
+        ws="none",
+        http="h11",
+        timeout_graceful_shutdown=1,
+        timeout_keep_alive=120,
+        server_header=False,
+        date_header=False,
+    )
     cert, key = tls.self_signed()
     config.load()
     config.ssl = tls.server_context(cert, key)  # in memory: uvicorn itself would want key files
@@ -94,12 +110,13 @@ def start(kubeconfig: dict[str, Any], env: dict[str, str], pins: ApiPins, audit_
     if not server.started:
         server.should_exit = True
         sock.close()
-        raise RuntimeError(f"the API proxy did not start: {failed[0] if failed else 'timeout'}")
+        why = failed[0] if failed else f"not listening after {_START_TIMEOUT:.0f} s"
+        raise ConfigError(f"kro's API proxy did not start: {why} (kro-run --direct runs without it)")
     return ProxyHandle(f"https://127.0.0.1:{port}", token, cert, server, thread, audit)
 
 
 def session_kubeconfig(context: str, namespace: str | None, handle: ProxyHandle) -> dict[str, Any]:
-    """The agent's kubeconfig: the pinned context's name and namespace, the proxy (its CA), the session token."""
+    """The agent's kubeconfig: the pinned context's name and namespace, the proxy and its CA, the token."""
     ctx: dict[str, Any] = {"cluster": "kro-proxy", "user": "kro-session"}
     if namespace:
         ctx["namespace"] = namespace
@@ -108,7 +125,14 @@ def session_kubeconfig(context: str, namespace: str | None, handle: ProxyHandle)
         "kind": "Config",
         "current-context": context,
         "contexts": [{"name": context, "context": ctx}],
-        "clusters": [{"name": "kro-proxy", "cluster": {
-            "server": handle.url, "certificate-authority-data": base64.b64encode(handle.ca).decode()}}],
+        "clusters": [
+            {
+                "name": "kro-proxy",
+                "cluster": {
+                    "server": handle.url,
+                    "certificate-authority-data": base64.b64encode(handle.ca).decode(),
+                },
+            }
+        ],
         "users": [{"name": "kro-session", "user": {"token": handle.token}}],
     }
