@@ -170,8 +170,8 @@ def check_proxy(session: Session) -> Check:
     if not session.proxy:
         return Check(
             "proxy", "warn",
-            "no API proxy (kro-run --direct): the session kubeconfig holds the pinned credentials, so a client "
-            "that skips the shim (/usr/bin/kubectl, curl, a client library) is not checked",
+            "no API proxy (kro-run --direct): the session kubeconfig holds the pinned credentials, so a "
+            "client that skips the shim (/usr/bin/kubectl, curl, a client library) is not checked",
             "start the session without --direct",
         )  # fmt: skip
     return Check(
