@@ -21,10 +21,10 @@ import pytest
 import yaml
 from kro_testing import BIN, KroSession
 
+from kro.democluster.fixture import FAKE_SA_TOKEN, FAKE_SECRET_PASSWORD
+from kro.democluster.server import DemoCluster
+from kro.democluster.testing import DemoHandle
 from kro.sandbox import kubeconfig as kc
-from kro.sandbox.demo.fixture import FAKE_SA_TOKEN, FAKE_SECRET_PASSWORD
-from kro.sandbox.demo.server import DemoCluster
-from kro.sandbox.demo.testing import DemoHandle
 from kro.sandbox.proxy import tls
 from kro.sandbox.proxy.server import ProxyHandle, start
 from kro.sandbox.session_dir import find_real
