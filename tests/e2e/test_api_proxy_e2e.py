@@ -1,4 +1,4 @@
-"""The session API proxy against a real kube-apiserver: clients that skip the shim cannot write or read a value.
+"""The API proxy against a real kube-apiserver: clients that skip the shim cannot write or read a value.
 
 The session runs as the admin user, who may write and read Secrets: only kro's proxy stands between the
 clients and the server, and the server's own audit log is the judge.
@@ -39,7 +39,8 @@ CLIENTS = textwrap.dedent(
     out = {}
     out["curl_delete"] = curl("-X", "DELETE", f"{server}/api/v1/namespaces/{ns}/configmaps/api-config")
     out["curl_exec"] = curl("-H", "Connection: Upgrade", "-H", "Upgrade: websocket",
-                            "-H", "Sec-WebSocket-Version: 13", "-H", "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
+                            "-H", "Sec-WebSocket-Version: 13",
+                            "-H", "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
                             f"{server}/api/v1/namespaces/{ns}/pods/api-0/exec?command=sh")
     out["curl_secret"] = json.loads(curl(f"{server}/api/v1/namespaces/{ns}/secrets/{name}"))
     config.load_kube_config()
@@ -62,13 +63,14 @@ def test_every_client_meets_the_policy_at_the_api(real_cluster: RealCluster, tmp
     (tmp_path / "clients.py").write_text(CLIENTS)
     start = len(settled_audit_events(real_cluster))
     ns = SEEDED_NAMESPACE
+    bare = "env -i PATH=/usr/bin:/bin KUBECONFIG=$KUBECONFIG kubectl"
     script = f"""
         {real} delete configmap api-config -n {ns}; echo "rc=$?"
         {os.path.realpath(real)} delete configmap api-config -n {ns}; echo "rc=$?"
         bash -lc 'kubectl delete configmap api-config -n {ns}'; echo "rc=$?"
-        env -i PATH=/usr/bin:/bin KUBECONFIG=$KUBECONFIG kubectl delete configmap api-config -n {ns}; echo "rc=$?"
-        env -i PATH=/usr/bin:/bin KUBECONFIG=$KUBECONFIG kubectl get secret {SEEDED_SECRET_NAME} -n {ns} -o yaml
-        env -i PATH=/usr/bin:/bin KUBECONFIG=$KUBECONFIG kubectl auth whoami
+        {bare} delete configmap api-config -n {ns}; echo "rc=$?"
+        {bare} get secret {SEEDED_SECRET_NAME} -n {ns} -o yaml
+        {bare} auth whoami
         {sys.executable} {tmp_path / "clients.py"} {ns} {SEEDED_SECRET_NAME}
     """
     run = KroRun(real_cluster, tmp_path)
