@@ -65,6 +65,7 @@ def test_every_client_meets_the_policy_at_the_api(real_cluster: RealCluster, tmp
     ns = SEEDED_NAMESPACE
     bare = "env -i PATH=/usr/bin:/bin KUBECONFIG=$KUBECONFIG kubectl"
     script = f"""
+        cd {tmp_path}  # env -i drops HOME: kubectl then caches under the working directory
         {real} delete configmap api-config -n {ns}; echo "rc=$?"
         {os.path.realpath(real)} delete configmap api-config -n {ns}; echo "rc=$?"
         bash -lc 'kubectl delete configmap api-config -n {ns}'; echo "rc=$?"

@@ -122,6 +122,7 @@ def test_every_client_meets_the_policy(session: KroSession) -> None:
     (session.tmp / "clients.py").write_text(CLIENTS)
     before = len(session.demo.cluster.requests())
     script = f"""
+        cd {session.tmp}  # env -i drops HOME: kubectl then caches under the working directory
         {real} delete pod x -n demo; echo "rc=$?"
         {resolved} delete pod x -n demo; echo "rc=$?"
         bash -lc 'kubectl delete pod x -n demo'; echo "rc=$?"
