@@ -43,6 +43,7 @@ _HOP = frozenset(
 )
 _REQUEST_BODY_MAX = 1 << 20
 DEFAULT_BOUND = 64 << 20
+VERSION_TTL = 30.0  # the server's version, kept this long: one round trip less per kubectl call
 
 
 @dataclass
@@ -90,6 +91,8 @@ class ProxyApp:
         self.settings = settings
         self.client: httpx.AsyncClient | None = None
         self._namespaced: dict[str, dict[str, bool]] = {}
+        # /version, which the kubectl dispatcher asks before every call: (expiry, status, headers, body)
+        self._version: tuple[float, int, list[tuple[str, str]], bytes] | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one HTTP request (other scopes are not served)."""
@@ -203,6 +206,9 @@ class ProxyApp:
             headers = [(k, v) for k, v in headers if k not in ("accept", "accept-encoding")]
             headers += [("accept", json_accept(accept)), ("accept-encoding", "identity")]
         target = req.raw_path + ("?" + req.query if req.query else "")
+        if req.method == "GET" and req.raw_path == "/version" and not rewrite:
+            await self._cached_version(target, headers, decision, send, ex)
+            return
         try:
             resp = await self._send(req.method, target, headers, body, stream=True)
         except CredentialError as exc:
@@ -221,6 +227,33 @@ class ProxyApp:
                 await self._stream(resp, out, decision, send, ex)
         finally:
             await resp.aclose()
+
+    async def _cached_version(
+        self, target: str, headers: list[tuple[str, str]], decision: ApiDecision, send: Send, ex: Exchange
+    ) -> None:
+        """GET /version from a short-lived copy (the first answer is fetched like any other)."""
+        cached = self._version
+        if cached is None or cached[0] < time.monotonic():
+            headers = [(k, v) for k, v in headers if k != "accept-encoding"]
+            try:
+                resp = await self._send("GET", target, headers, b"", stream=False)
+            except CredentialError as exc:
+                raise Refused(
+                    502, "api.upstream", "BadGateway", f"cannot authenticate to the cluster: {exc}"
+                ) from exc
+            except httpx.HTTPError as exc:
+                raise Refused(
+                    502, "api.upstream", "BadGateway", f"cannot reach the API server: {exc}"
+                ) from exc
+            drop = {*_HOP, "content-encoding", "date"}
+            out = [(k.lower(), v) for k, v in resp.headers.multi_items() if k.lower() not in drop]
+            cached = (time.monotonic() + VERSION_TTL, resp.status_code, out, resp.content)
+            if resp.status_code == 200:
+                self._version = cached
+        _, status, out, body = cached
+        self._audit(ex, decision.rule, decision.reason, status, len(body), allowed=True)
+        await self._start(send, status, [*out, ("content-length", str(len(body)))])
+        await send({"type": "http.response.body", "body": body, "more_body": False})
 
     async def _start(self, send: Send, status: int, headers: list[tuple[str, str]]) -> None:
         await send(

@@ -270,6 +270,7 @@ class Relay:
         self.target, self.delay = target, delay
         self.loop = asyncio.new_event_loop()
         self.port = 0
+        self.connections = 0
         ready = threading.Event()
         threading.Thread(target=self._run, args=(ready,), daemon=True).start()
         ready.wait()
@@ -299,6 +300,7 @@ class Relay:
             await task
 
         async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            self.connections += 1
             up_reader, up_writer = await asyncio.open_connection(*self.target)
             up_writer.transport.set_write_buffer_limits(0)
             await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer), return_exceptions=True)

@@ -447,3 +447,18 @@ def test_the_proxy_dies_with_kro_run_and_signals_reach_the_agent(session: KroSes
         assert not _port_open(url), "the proxy lives in kro-run: no credentials holder outlives it"
     finally:
         os.kill(int(pid), signal.SIGKILL)
+
+
+def test_version_is_fetched_once_for_a_while(token_demo: DemoHandle, tmp_path: Path) -> None:
+    """The dispatcher's /version before every call is answered from a short-lived copy, still audited."""
+    before = len(token_demo.cluster.requests())
+    with _proxy(token_demo, tmp_path) as handle, _client(handle, tmp_path) as client:
+        answers = [client.get("/version?timeout=5s") for _ in range(3)]
+    assert [a.status_code for a in answers] == [200, 200, 200]
+    assert answers[0].json()["gitVersion"] == answers[2].json()["gitVersion"]
+    asked = [r for r in token_demo.cluster.requests()[before:] if r["path"] == "/version"]
+    assert len(asked) == 1
+    records = [json.loads(x) for x in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    assert [(r["path"], r["status"], r["bytes"]) for r in records] == [
+        ("/version?timeout=5s", 200, len(answers[0].content))
+    ] * 3
