@@ -65,7 +65,9 @@ def start(
     token = secrets.token_urlsafe(32)
     audit = AuditLog.open(audit_log)
     app = ProxyApp(upstream, Settings(pins, token, audit, session, context, bound))
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # IPPROTO_TCP named, or asyncio leaves TCP_NODELAY off on the accepted connections (its check looks
+    # at the protocol number) and every response waits ~40 ms for the client's delayed ACK.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
