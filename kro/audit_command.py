@@ -27,6 +27,13 @@ FIELDS: dict[str, tuple[type, ...]] = {
     "exit_code": (int, type(None)),
     "duration_ms": (int, float),
 }
+# Records of the session API proxy (tool "api") carry these too.
+API_FIELDS: dict[str, tuple[type, ...]] = {
+    "method": (str,),
+    "path": (str,),
+    "status": (int,),
+    "bytes": (int, type(None)),
+}
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)([smhd])")
 _UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _TS = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
@@ -55,13 +62,14 @@ def problems(line: bytes) -> list[str]:
         return [f"not JSON: {exc}"]
     if not isinstance(record, dict):
         return ["not a JSON object"]
-    found = [f"missing {k}" for k in FIELDS if k not in record]
+    fields = {**FIELDS, **API_FIELDS} if record.get("tool") == "api" else FIELDS
+    found = [f"missing {k}" for k in fields if k not in record]
     found += [
         f"{k} has type {type(v).__name__}"
         for k, v in record.items()
-        if k in FIELDS and not isinstance(v, FIELDS[k])
+        if k in fields and not isinstance(v, fields[k])
     ]
-    found += [f"unexpected key {k}" for k in record if k not in FIELDS]
+    found += [f"unexpected key {k}" for k in record if k not in fields]
     if not found:
         if record["decision"] not in ("allowed", "blocked"):
             found.append(f"decision {record['decision']!r}")

@@ -67,8 +67,18 @@ class AuditLog(NamedTuple):
             ) from exc
         return cls(path, fd)
 
-    def write(self, call: Call, decision: Decision, exit_code: int | None, started: float) -> None:
-        """Append one record with a single write(); AuditError if it does not land whole."""
+    def write(
+        self,
+        call: Call,
+        decision: Decision,
+        exit_code: int | None,
+        started: float,
+        extra: dict[str, object] | None = None,
+    ) -> None:
+        """Append one record with a single write(); AuditError if it does not land whole.
+
+        `extra`: the API proxy's fields (method, path, status, bytes), see API_FIELDS.
+        """
         now = time.time()
         record: dict[str, object] = {
             "ts": _timestamp(now),
@@ -83,6 +93,8 @@ class AuditLog(NamedTuple):
             "exit_code": exit_code,
             "duration_ms": round((time.monotonic() - started) * 1000, 1),
         }
+        if extra:
+            record.update(extra)
         line = json_codec.dumps(record) + b"\n"
         if len(line) > MAX_RECORD:
             record["reason"] = decision.reason[:512]

@@ -39,6 +39,7 @@ class Collector:
         self.final_newline = True
         self.stream_lines = stream_lines
         self.grep = grep
+        self.arrived = 0  # values the session's API proxy had already replaced before kubectl printed them
 
     def feed(self, chunk: bytes) -> bool:
         """Take a chunk of stdout; False once a stream has given enough lines."""
@@ -63,6 +64,7 @@ class Collector:
         else:
             block = chunk[:cut] if cut < len(chunk) else chunk
         self.partial = bytearray(chunk[cut:])
+        self.arrived += block.count(b"[REDACTED]")
         self._lines(self.redactor.feed_block(block))
         return self.stream_lines is None or self.lines < self.stream_lines
 
@@ -127,6 +129,7 @@ class Collector:
             self.partial = bytearray()
         elif self.partial:
             self.final_newline = False
+            self.arrived += self.partial.count(b"[REDACTED]")
             self._lines(self.redactor.feed_block(bytes(self.partial) + b"\n"))
             self.partial = bytearray()
         for text in self.redactor.flush():
@@ -164,8 +167,9 @@ def _notes(collector: Collector, inv: Invocation, stderr: str) -> list[str]:
             notes.append(f"Query it with jq, e.g. jq -r '.items[].metadata.name' {collector.path}")
         elif collector.path is not None:
             notes.append(f"Search it with grep or page it with sed -n '200,400p' {collector.path}")
-    if collector.redactor.count:
-        notes.append(f"{collector.redactor.count} secret-shaped value(s) were replaced with [REDACTED].")
+    if collector.redactor.count + collector.arrived:
+        count = collector.redactor.count + collector.arrived
+        notes.append(f"{count} secret-shaped value(s) were replaced with [REDACTED].")
     if stderr.strip():
         notes.append(f"kubectl also said: {stderr.strip()[:500]}")
     return notes

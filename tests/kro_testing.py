@@ -81,8 +81,9 @@ class KroSession:
         """Run a shell script inside the session."""
         return self.run("sh", "-c", script, **kwargs)
 
-    def audit(self) -> list[dict[str, Any]]:
-        """The audit records written so far."""
+    def audit(self, api: bool = False) -> list[dict[str, Any]]:
+        """The shims' audit records so far (api=True: the API proxy's, one per request it answered)."""
         if not self.audit_log.exists():
             return []
-        return [json.loads(line) for line in self.audit_log.read_text().splitlines()]
+        records = [json.loads(line) for line in self.audit_log.read_text().splitlines()]
+        return [r for r in records if (r["tool"] == "api") == api]
