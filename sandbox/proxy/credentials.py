@@ -19,7 +19,7 @@ _PLUGIN_TIMEOUT = 60.0
 _EARLY = 10.0  # re-run a plugin this many seconds before its token expires (clocks drift)
 
 
-class CredentialError(Exception):
+class CredentialError(ConfigError):
     """The upstream credential could not be obtained (a plugin failed, a token file vanished)."""
 
 
