@@ -50,6 +50,14 @@ OUTCOME_FIELDS: dict[str, tuple[type, ...]] = {
 LEGACY_FIELDS = {k: v for k, v in CALL_FIELDS.items() if k not in ("call", "event", "follows")}
 FOLLOWS = ("outcome", "exec", "none")
 _OUTCOME_KEYS = ("exit_code", "duration_ms", "bytes", "timed_out", "signal", "error")
+# Records of the session API proxy (tool "api") carry these too.
+API_FIELDS: dict[str, tuple[type, ...]] = {
+    "method": (str,),
+    "path": (str,),
+    "status": (int,),
+    "bytes": (int, type(None)),
+}
+_API_CALL_FIELDS = {**CALL_FIELDS, **API_FIELDS}
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)([smhd])")
 _UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _TS = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
@@ -72,7 +80,9 @@ def _fields(record: dict[str, Any]) -> dict[str, tuple[type, ...]]:
     event = record.get("event")
     if event == "outcome":
         return OUTCOME_FIELDS
-    return CALL_FIELDS if "event" in record else LEGACY_FIELDS
+    if "event" not in record:
+        return LEGACY_FIELDS
+    return _API_CALL_FIELDS if record.get("tool") == "api" else CALL_FIELDS
 
 
 def problems(line: bytes) -> list[str]:
@@ -103,7 +113,7 @@ def problems(line: bytes) -> list[str]:
         return found
     if record["decision"] not in ("allowed", "blocked"):
         found.append(f"decision {record['decision']!r}")
-    if fields is CALL_FIELDS and record["follows"] not in FOLLOWS:
+    if fields is not LEGACY_FIELDS and record["follows"] not in FOLLOWS:
         found.append(f"follows {record['follows']!r}")
     if not all(isinstance(a, str) for a in record["argv"]):
         found.append("argv holds a non-string")

@@ -29,6 +29,7 @@ One line per check: ✔ fine, ✘ a problem (its fix on the next line), · infor
   shim        inside a session: whether `kubectl` on PATH is the session's shim (a shell start-up
               file that resets PATH would let calls skip kro's policy)
   agent       inside a session: what kro-run set up for the agent CLI (shell prefix, hook, prompt)
+  proxy       inside a session: whether kro's API proxy holds the credentials (not with --direct)
   kubectl     the real kubectl (PATH without kro's shims) and its client version
   kubetail    the real kubetail, if any (optional: without it kro answers kubetail through kubectl logs)
   kubeconfig  the files kubectl would read: --kubeconfig, else $KUBECONFIG, else ~/.kube/config
@@ -164,6 +165,22 @@ def check_shim(session: Session, env: Mapping[str, str]) -> Check:
     )
 
 
+def check_proxy(session: Session) -> Check:
+    """Inside a session: whether kro's API proxy holds the credentials (off with kro-run --direct)."""
+    if not session.proxy:
+        return Check(
+            "proxy", "warn",
+            "no API proxy (kro-run --direct): the session kubeconfig holds the pinned credentials, so a "
+            "client that skips the shim (/usr/bin/kubectl, curl, a client library) is not checked",
+            "start the session without --direct",
+        )  # fmt: skip
+    return Check(
+        "proxy", "ok",
+        f"kro's API proxy at {session.proxy} holds the credentials; every client is decided per request "
+        "(reads only, Secret values emptied) and audited",
+    )  # fmt: skip
+
+
 def client_version(kubectl: str, env: Mapping[str, str]) -> tuple[str | None, str]:
     """kubectl's client gitVersion, or None and why not."""
     try:
@@ -219,7 +236,11 @@ def check_kubeconfig(target: Target, env: Mapping[str, str]) -> tuple[list[Check
     missing = [str(f) for f in files if f not in config.files]
     detail = ", ".join(str(f) for f in config.files)
     if target.session:
-        detail += " (the session's minified copy, holding only the pinned context)"
+        detail += (
+            " (names only kro's API proxy)"
+            if target.session.proxy
+            else " (the session's minified copy, holding only the pinned context)"
+        )
     if missing:
         detail += f"; not found: {', '.join(missing)}"
     checks = [Check("kubeconfig", "ok", detail)]
@@ -370,8 +391,7 @@ def diagnose(args: argparse.Namespace, env: Mapping[str, str]) -> list[Check]:
     session_check, session = check_session(env)
     checks.append(session_check)
     if session:
-        checks.append(check_shim(session, env))
-        checks.append(check_agent(env))
+        checks += [check_shim(session, env), check_agent(env), check_proxy(session)]
         kubectl: str | None = session.kubectl
         kubetail = session.kubetail
         audit = Path(args.audit_log or session.audit_log)

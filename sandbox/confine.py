@@ -316,6 +316,9 @@ def run_confined(session: Session, env: dict[str, str], tool_env: dict[str, str]
     """Run `cmd` in the sandbox with the broker serving it; the sandbox's exit code."""
     box, token, empty = prepare_box(session)
     inside, dropped = sandbox_env(env, opts.pass_env)
+    if session.proxy:  # helm, client libraries and curl inside see only the API proxy (read-only)
+        shutil.copyfile(session.kubeconfig, box / "kubeconfig")
+        inside["KUBECONFIG"] = f"{BOX}/kubeconfig"
     if dropped:
         names = ", ".join(dropped)
         sys.stderr.write(

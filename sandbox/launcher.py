@@ -96,6 +96,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="do not set up a known agent CLI (claude: shell prefix, hook, system prompt; see README)",
     )  # fmt: skip
     parser.add_argument("--dry-run", action="store_true", help="print what would be run and set; run nothing")
+    parser.add_argument(
+        "--direct", action="store_true",
+        help="no API proxy: the session kubeconfig holds the pinned credentials (weaker: a client that skips "
+        "the shim, e.g. /usr/bin/kubectl or curl with the token, is not checked)",
+    )  # fmt: skip
     parser.add_argument("cmd", nargs=argparse.REMAINDER, help="the command to run (after --)")
     return parser
 
@@ -185,7 +190,12 @@ def run(argv: list[str]) -> int:
             request_timeout=args.request_timeout,
             call_timeout=args.call_timeout,
         )
-        session = build_session(opts, env, workdir, demo_config)
+        serve = None
+        if not args.direct:  # the real credentials stay in kro-run's proxy; the agent gets only the proxy
+            from kro.sandbox.proxy.launch import Serving
+
+            serve = Serving(stack, env, redact=args.output == "envelope" or args.redact)
+        session = build_session(opts, env, workdir, demo_config, serve)
         if args.approvals:
             from kro.approvals import launch
             from kro.sandbox import kubeconfig as kc

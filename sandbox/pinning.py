@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import os
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from kro.sandbox import kubeconfig as kc
 from kro.sandbox import session_dir
@@ -14,6 +16,10 @@ from kro.shims.audit import AuditLog, default_path
 from kro.shims.errors import ToolNotFound
 from kro.shims.executor import launch_env
 from kro.shims.session import Session
+
+# Starts the session's API proxy for the minified kubeconfig (doc, context, namespace, namespaces,
+# session id, audit log); returns the agent's kubeconfig (naming only the proxy) and the proxy's URL.
+Serve = Callable[[dict[str, Any], str, str | None, tuple[str, ...], str, str], tuple[dict[str, Any], str]]
 
 
 @dataclass(frozen=True)
@@ -33,11 +39,16 @@ class PinOptions:
 
 
 def build_session(
-    opts: PinOptions, env: dict[str, str], workdir: Path, kubeconfig: Path | None = None
+    opts: PinOptions,
+    env: dict[str, str],
+    workdir: Path,
+    kubeconfig: Path | None = None,
+    serve: Serve | None = None,
 ) -> Session:
     """Resolve tools, kubeconfig and context, and write the pinned session into `workdir`.
 
-    `kubeconfig` overrides the user's (the demo cluster's); errors are KroErrors with exit codes.
+    `kubeconfig` overrides the user's (the demo cluster's); with `serve`, the real credentials go to
+    the API proxy it starts and the session's kubeconfig names only the proxy; errors are KroErrors.
     """
     kubectl = session_dir.find_real("kubectl", env.get("PATH", ""))
     if kubectl is None:
@@ -52,12 +63,17 @@ def build_session(
         current = config.contexts[context].get("namespace") or "default"
         namespace = current if current in opts.namespaces else opts.namespaces[0]
     pinned = workdir / "kubeconfig"
-    kc.write_private(kc.minified(config, context, namespace), pinned)
+    doc = kc.minified(config, context, namespace)
     audit = (opts.audit_log or Path(default_path())).expanduser().absolute()
     AuditLog.open(str(audit)).close()  # fail now, not on the agent's first call
+    session_id = uuid.uuid4().hex[:12]
+    proxy = ""
+    if serve is not None:
+        doc, proxy = serve(doc, context, namespace, opts.namespaces, session_id, str(audit))
+    kc.write_private(doc, pinned)
     (workdir / "kube-cache").mkdir(mode=0o700, exist_ok=True)
     session = Session(
-        id=uuid.uuid4().hex[:12],
+        id=session_id,
         dir=str(workdir),
         context=context,
         kubeconfig=str(pinned),
@@ -76,6 +92,7 @@ def build_session(
         # Proxies, HOME, TMPDIR (and a credential plugin's variables) as they are now: an agent must not
         # route kubectl (and its token) elsewhere or hand it GODEBUG, SSL_* or KUBE* settings.
         env=launch_env(env, credential_plugin=kc.uses_credential_plugin(config, context)),
+        proxy=proxy,
     )
     session_dir.install(session)
     return session

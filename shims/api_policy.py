@@ -153,7 +153,8 @@ def _header_problem(headers: tuple[tuple[str, str], ...]) -> ApiDecision | None:
 def _rewrite(where: Route, pins: ApiPins) -> str:
     """How the response of an allowed resource read must be rewritten before the client sees it."""
     # Any resource spelled secret(s), in any group: an aggregated API or CRD of that name may serve Secrets.
-    if is_secret_type(where.resource):
+    # A name or subresource spelled so too (`/api/v1/pods/secrets`): when unsure, scrub.
+    if any(is_secret_type(part or "") for part in (where.resource, where.name, where.subresource)):
         return "secrets"
     if pins.redact and where.subresource != "log":
         return "objects"

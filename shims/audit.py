@@ -111,12 +111,14 @@ class AuditLog(NamedTuple):
         code = None if decision.allowed else int(ExitStatus.BLOCKED)
         self._call_record(call, decision, started, follows, code)
 
-    def write(self, call: Call, decision: Decision, exit_code: int | None, started: float) -> None:
-        """A call record complete in itself: a step kro settled without a tool left running (approvals)."""
-        self._call_record(call, decision, started, "none", exit_code)
+    def write(self, call: Call, decision: Decision, exit_code: int | None, started: float,
+              extra: dict[str, object] | None = None) -> None:  # fmt: skip
+        """A call record complete in itself: a step kro settled without a tool left running (approvals),
+        or one request of the API proxy (`extra`: its method, path, status and bytes; see API_FIELDS)."""
+        self._call_record(call, decision, started, "none", exit_code, extra)
 
     def _call_record(self, call: Call, decision: Decision, started: float, follows: str,
-                     exit_code: int | None) -> None:  # fmt: skip
+                     exit_code: int | None, extra: dict[str, object] | None = None) -> None:  # fmt: skip
         argv = [json_codec.clean(a) for a in call.argv]
         record: dict[str, object] = {
             **self._head(call._replace(id=call.id or new_call_id()), "call"),
@@ -130,6 +132,8 @@ class AuditLog(NamedTuple):
             "duration_ms": _ms(started),
             "follows": follows,
         }
+        if extra:
+            record.update(extra)
         line = json_codec.dumps(record) + b"\n"
         if len(line) > MAX_RECORD:
             record["reason"] = decision.reason[:_ERROR_CUT]

@@ -36,6 +36,7 @@ class Collector:
         self.final_newline = True
         self.stream_lines = stream_lines
         self.grep = grep
+        self.arrived = 0  # values the session's API proxy had already replaced before kubectl printed them
 
     def feed(self, chunk: bytes) -> bool:
         """Take a chunk of stdout; False once a stream has given enough lines."""
@@ -60,6 +61,7 @@ class Collector:
         else:
             block = chunk[:cut] if cut < len(chunk) else chunk
         self.partial = bytearray(chunk[cut:])
+        self.arrived += block.count(b"[REDACTED]")
         self._lines(self.redactor.feed_block(block))
         return self.stream_lines is None or self.lines < self.stream_lines
 
@@ -121,6 +123,7 @@ class Collector:
             self.partial = bytearray()
         elif self.partial:
             self.final_newline = False
+            self.arrived += self.partial.count(b"[REDACTED]")
             self._lines(self.redactor.feed_block(bytes(self.partial) + b"\n"))
             self.partial = bytearray()
         for text in self.redactor.flush():
@@ -170,8 +173,8 @@ class Preview(Collector):
 
     @property
     def redactions(self) -> int:
-        """Values replaced so far."""
-        return self.redactor.count
+        """Values replaced so far, by kro here or already by the session's API proxy."""
+        return self.redactor.count + self.arrived
 
     @property
     def render(self) -> str:

@@ -347,3 +347,15 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
             return
         except subprocess.TimeoutExpired:
             continue
+
+
+def run_plugin(argv: list[str], env: Mapping[str, str], timeout: float) -> tuple[int, bytes, bytes]:
+    """Run a credential plugin to completion: exit code, stdout, stderr; OSError if it fails to start."""
+    import subprocess
+
+    try:
+        done = subprocess.run(argv, env=dict(env), capture_output=True, stdin=subprocess.DEVNULL,
+                              timeout=timeout, check=False)  # fmt: skip
+    except subprocess.TimeoutExpired as exc:
+        raise OSError(f"{argv[0]} did not finish within {timeout:.0f} s") from exc
+    return done.returncode, done.stdout, done.stderr

@@ -39,6 +39,8 @@ class Session(NamedTuple):
     broker_token: str = ""
     # kro-run --approvals: the approval queue's directory (outside any sandbox); "" when off.
     approvals: str = ""
+    # the session's API proxy (kro-run's, holding the real credentials); "" with --direct
+    proxy: str = ""
     schema: int = SCHEMA
 
 

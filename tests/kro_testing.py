@@ -95,6 +95,9 @@ class KroSession:
             return []
         return [json.loads(line) for line in self.audit_log.read_text().splitlines()]
 
-    def audit(self) -> list[dict[str, Any]]:
-        """The calls audited so far: each call record with its outcome folded in (as `kro audit --json`)."""
-        return calls(self.records())
+    def audit(self, api: bool = False) -> list[dict[str, Any]]:
+        """The calls audited so far, each call record with its outcome folded in (as `kro audit --json`);
+        api=True: the API proxy's records instead, one per request it answered."""
+        if api:
+            return [r for r in self.records() if r["tool"] == "api"]
+        return [r for r in calls(self.records()) if r["tool"] != "api"]

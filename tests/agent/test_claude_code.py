@@ -135,17 +135,23 @@ def test_bypass_routes_refused_by_the_hook(bench: ClaudeBench) -> None:
     assert run.kubectl_records() == []
 
 
-@pytest.mark.xfail(strict=True, reason="needs the session API proxy")
 def test_bypass_routes_without_the_hook(bench: ClaudeBench) -> None:
-    """Without the hook, cluster data a bypass brings back must still have gone through kro's audit."""
-    commands = bypasses()
+    """Without the hook, a bypass reaches only the API proxy: reads audited there, deletes refused."""
+    real = real_kubectl()
+    commands = [*bypasses(), "bash -lc 'kubectl delete pod x -n demo'", f"{real} delete pod x -n demo"]
     run = bench.run(commands, options=("--no-agent-setup",))
     assert_safe(run)
-    reached = [c for c, result in zip(commands, run.results, strict=True) if "web-7c9f8d6b5d" in result]
-    assert reached, "the routes reached the cluster (else this case tests nothing)"
-    assert len([r for r in run.audit if r["tool"] != "hook"]) >= len(reached), (
-        f"cluster data reached the model past every audit: {reached}"
-    )
+    reads = commands[:3]
+    reached = [c for c, result in zip(reads, run.results[:3], strict=True) if "web-7c9f8d6b5d" in result]
+    # `env -i` drops KUBECONFIG too, so kubectl finds no cluster at all; the other two reach the proxy.
+    assert set(reads[:2]) <= set(reached), "the login shell and the real binary reached the cluster"
+    api = [r for r in run.audit if r["tool"] == "api"]
+    pod_lists = [r for r in api if r["decision"] == "allowed" and "/namespaces/demo/pods" in json.dumps(r)]
+    assert len(pod_lists) >= len(reached), f"every read went through the proxy's audit: {api}"
+    for result in run.results[3:]:
+        assert "kro:" in result, result
+        assert "Forbidden" in result, result
+    assert any(r["decision"] == "blocked" for r in api)
 
 
 def test_plain_output(bench: ClaudeBench) -> None:

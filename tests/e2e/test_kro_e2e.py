@@ -237,8 +237,10 @@ class KroRun:
         """Run `calls` as one agent script in one session; one Outcome per call."""
         return self.collect(self.start(calls, output, context), calls)
 
-    def audit(self) -> list[dict[str, Any]]:
-        return [json.loads(line) for line in self.audit_log.read_text(encoding="utf-8").splitlines()]
+    def audit(self, api: bool = False) -> list[dict[str, Any]]:
+        """The shims' records (api=True: the API proxy's, one per request it answered)."""
+        lines = self.audit_log.read_text(encoding="utf-8").splitlines()
+        return [r for r in map(json.loads, lines) if (r["tool"] == "api") == api]
 
 
 def kubectl_calls(*argvs: Sequence[str]) -> list[Call]:

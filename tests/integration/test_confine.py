@@ -104,9 +104,13 @@ class Confined:
         out, err = proc.communicate(timeout=120)
         return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
 
-    def audit(self) -> list[dict[str, Any]]:
-        """The calls audited so far, each call record with its outcome folded in."""
-        return calls_of(self.audit_log)
+    def audit(self, api: bool = False) -> list[dict[str, Any]]:
+        """The broker's calls, each call record with its outcome folded in (api=True: the API proxy's
+        records, one per request)."""
+        if api:
+            return [json.loads(line) for line in self.audit_log.read_text().splitlines()
+                    if json.loads(line)["tool"] == "api"]  # fmt: skip
+        return [r for r in calls_of(self.audit_log) if r["tool"] != "api"]
 
 
 @pytest.fixture
@@ -418,3 +422,39 @@ def test_code_under_the_working_dir_cannot_be_changed_from_inside(confined: Conf
         assert "payload ran" not in (site / "kro" / target).read_text()
     records = confined.audit()
     assert [r["tool"] for r in records] == ["kubectl", "kubetail", "kubectl"]
+
+
+INSIDE_CLIENT = """
+import json, os
+from kubernetes import client, config
+config.load_kube_config()
+v1 = client.CoreV1Api()
+out = {"kubeconfig": os.environ["KUBECONFIG"]}
+try:
+    v1.delete_namespaced_pod("web-7c9f8d6b5d-4xkqp", "demo")
+    out["delete"] = "deleted"
+except client.ApiException as exc:
+    out["delete"] = json.loads(exc.body)
+out["secret"] = v1.read_namespaced_secret("db-creds", "demo").data
+out["pods"] = len(v1.list_namespaced_pod("demo").items)
+print(json.dumps(out))
+"""
+
+
+@needs_bwrap
+def test_clients_inside_see_only_the_proxy(confined: Confined) -> None:
+    """Inside, KUBECONFIG names the API proxy: a client library reads, and meets kro's policy on a write."""
+    (confined.work / "client.py").write_text(INSIDE_CLIENT)
+    before = len(confined.cluster.requests())
+    proc = confined.run(f"{sys.executable} client.py")
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out["kubeconfig"].endswith("/kubeconfig")
+    assert out["delete"]["code"] == 403
+    assert out["delete"]["message"].startswith("kro: ")
+    assert set(out["secret"]) == {"username", "password"}
+    assert set(out["secret"].values()) == {""}
+    assert out["pods"] >= 3
+    assert {r["method"] for r in confined.cluster.requests()[before:]} == {"GET"}
+    assert [r["rule"] for r in confined.audit(api=True) if r["decision"] == "blocked"] == ["api.method"]
+    assert TOKEN not in proc.stdout + proc.stderr

@@ -58,8 +58,8 @@ def test_healthy_session_json(kro_session: KroSession) -> None:
     assert report["ok"] is True
     names = [c["name"] for c in report["checks"]]
     assert names == [
-        "kro", "session", "shim", "agent", "kubectl", "kubetail", "kubeconfig", "contexts", "context",
-        "reachable",
+        "kro", "session", "shim", "agent", "proxy", "kubectl", "kubetail", "kubeconfig", "contexts",
+        "context", "reachable",
         "audit-log", "cache",
     ]  # fmt: skip
     for check in report["checks"]:

@@ -227,10 +227,14 @@ SECRETS = (
 def test_config_view_masks_credentials(
     kro_session: KroSession, tmp_path: Path, context: str, argv: list[str], output: str
 ) -> None:
-    """An OIDC user's id-token/refresh-token/client-secret and an exec plugin's values are masked."""
+    """An OIDC user's id-token/refresh-token/client-secret and an exec plugin's values are masked.
+
+    --direct: only then does the agent's kubeconfig hold the user's credentials at all (with the API
+    proxy it names only the proxy; tests/integration/test_api_proxy.py greps it for every credential).
+    """
     config = _credential_kubeconfig(tmp_path, kro_session.demo.url)
     run = subprocess.run(
-        [str(BIN / "kro-run"), "--kubeconfig", str(config), "--context", context, "--audit-log",
+        [str(BIN / "kro-run"), "--direct", "--kubeconfig", str(config), "--context", context, "--audit-log",
          str(kro_session.audit_log), "--output", output, "--", "kubectl", *argv],
         capture_output=True, text=True, timeout=120, env=kro_session.env(), stdin=subprocess.DEVNULL,
         check=False,

@@ -1,0 +1,91 @@
+"""The upstream side of the proxy: the pinned cluster's URL, TLS settings and a keep-alive client."""
+
+from __future__ import annotations
+
+import os
+import ssl
+import sys
+import tempfile
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx2 as httpx
+
+from kro.sandbox.proxy.credentials import ClientCert, Credentials, ca_bundle
+from kro.shims.errors import ConfigError
+
+
+@dataclass
+class Upstream:
+    """Where and how the proxy reaches the real API server."""
+
+    server: str
+    creds: Credentials
+    tls: ssl.SSLContext | None
+    sni: str | None
+    proxy_url: str | None
+
+    @classmethod
+    def from_kubeconfig(cls, doc: dict[str, Any], env: dict[str, str]) -> Upstream:
+        """From a minified kubeconfig (one context, its cluster and user); ConfigError when unusable."""
+        cluster = dict(doc["clusters"][0]["cluster"])
+        user = dict(doc["users"][0]["user"]) if doc.get("users") else {}
+        server = str(cluster.get("server") or "")
+        parts = urlsplit(server)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ConfigError(f"the pinned cluster's server {server!r} is not an http(s) URL")
+        creds = Credentials.from_user(user, env)
+        cert = creds.cert
+        if cert is None and creds.plugin is not None:
+            _, cert = creds.plugin.current()  # a plugin that hands out certificates: needed for the TLS setup
+        tls = _tls_context(cluster, cert) if parts.scheme == "https" else None
+        proxy_url = cluster.get("proxy-url") or None
+        return cls(server.rstrip("/"), creds, tls, cluster.get("tls-server-name") or None, proxy_url)
+
+    def client(self) -> httpx.AsyncClient:
+        """A keep-alive client (HTTP/2 where the server offers it) for the proxy's event loop."""
+        client = httpx.AsyncClient(
+            verify=self.tls if self.tls is not None else True,
+            http2=self.tls is not None,
+            proxy=self.proxy_url,
+            trust_env=self.proxy_url is None,  # kubectl honours HTTPS_PROXY/NO_PROXY unless proxy-url is set
+            timeout=httpx.Timeout(30.0, read=None),
+            limits=httpx.Limits(max_connections=64, max_keepalive_connections=16, keepalive_expiry=90.0),
+            follow_redirects=False,
+        )
+        client.headers.clear()  # send only what the agent's client sent (no added Accept-Encoding)
+        return client
+
+
+def _tls_context(cluster: dict[str, Any], cert: ClientCert | None) -> ssl.SSLContext:
+    """client-go's TLS rules: the cluster's CA only (else the system's), a client certificate, skip-verify."""
+    ca = ca_bundle(cluster)
+    ctx = ssl.create_default_context(cadata=ca.decode("ascii", errors="replace") if ca else None)
+    if cluster.get("insecure-skip-tls-verify"):
+        sys.stderr.write(
+            "kro-run: warning: the kubeconfig sets insecure-skip-tls-verify; the API server's identity is "
+            "not checked\n"
+        )
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+    if cert is not None:
+        _load_cert(ctx, cert)
+    ctx.set_alpn_protocols(["h2", "http/1.1"])
+    return ctx
+
+
+def _load_cert(ctx: ssl.SSLContext, cert: ClientCert) -> None:
+    """ssl loads certificates from files only: write them to a private temp dir, load, remove at once."""
+    with tempfile.TemporaryDirectory(prefix="kro-tls-") as tmp:
+        paths = []
+        for name, data in (("cert.pem", cert.cert), ("key.pem", cert.key)):
+            path = os.path.join(tmp, name)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            paths.append(path)
+        try:
+            ctx.load_cert_chain(paths[0], paths[1])
+        except ssl.SSLError as exc:
+            raise ConfigError(f"the kubeconfig's client certificate or key cannot be loaded: {exc}") from exc

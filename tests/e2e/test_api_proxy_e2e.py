@@ -1,0 +1,103 @@
+"""The API proxy against a real kube-apiserver: clients that skip the shim cannot write or read a value.
+
+The session runs as the admin user, who may write and read Secrets: only kro's proxy stands between the
+clients and the server, and the server's own audit log is the judge.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from envtest_cluster import ADMIN_USER, SEEDED_NAMESPACE, SEEDED_SECRET_NAME, RealCluster
+from test_kro_e2e import KroRun, files_containing, secret_forms, settled_audit_events, write_violations
+
+from kro.sandbox.session_dir import find_real
+
+pytestmark = pytest.mark.e2e
+
+CLIENTS = textwrap.dedent(
+    """
+    import base64, json, os, subprocess, sys, tempfile
+    import yaml
+    from kubernetes import client, config
+    cfg = yaml.safe_load(open(os.environ["KUBECONFIG"]))
+    server = cfg["clusters"][0]["cluster"]["server"]
+    token = cfg["users"][0]["user"]["token"]
+    ca = tempfile.NamedTemporaryFile(suffix=".crt", delete=False)
+    ca.write(base64.b64decode(cfg["clusters"][0]["cluster"]["certificate-authority-data"]))
+    ca.close()
+    ns, name = sys.argv[1], sys.argv[2]
+    def curl(*args):
+        argv = ["curl", "-sS", "--cacert", ca.name, "-H", "Authorization: Bearer " + token, *args]
+        return subprocess.run(argv, capture_output=True, text=True).stdout
+    out = {}
+    out["curl_delete"] = curl("-X", "DELETE", f"{server}/api/v1/namespaces/{ns}/configmaps/api-config")
+    out["curl_exec"] = curl("-H", "Connection: Upgrade", "-H", "Upgrade: websocket",
+                            "-H", "Sec-WebSocket-Version: 13",
+                            "-H", "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
+                            f"{server}/api/v1/namespaces/{ns}/pods/api-0/exec?command=sh")
+    out["curl_secret"] = json.loads(curl(f"{server}/api/v1/namespaces/{ns}/secrets/{name}"))
+    config.load_kube_config()
+    v1 = client.CoreV1Api()
+    try:
+        v1.delete_namespaced_config_map("api-config", ns)
+        out["py_delete"] = "deleted"
+    except client.ApiException as exc:
+        out["py_delete"] = json.loads(exc.body)
+    out["py_secret"] = v1.read_namespaced_secret(name, ns).data
+    print(json.dumps(out))
+    """
+)
+
+
+def test_every_client_meets_the_policy_at_the_api(real_cluster: RealCluster, tmp_path: Path) -> None:
+    """kubectl by path, a login shell, env -i, curl and the Python client: kro's 403, no write, no value."""
+    real = find_real("kubectl", os.environ.get("PATH", ""))
+    assert real
+    (tmp_path / "clients.py").write_text(CLIENTS)
+    start = len(settled_audit_events(real_cluster))
+    ns = SEEDED_NAMESPACE
+    bare = "env -i PATH=/usr/bin:/bin KUBECONFIG=$KUBECONFIG kubectl"
+    script = f"""
+        cd {tmp_path}  # env -i drops HOME: kubectl then caches under the working directory
+        {real} delete configmap api-config -n {ns}; echo "rc=$?"
+        {os.path.realpath(real)} delete configmap api-config -n {ns}; echo "rc=$?"
+        bash -lc 'kubectl delete configmap api-config -n {ns}'; echo "rc=$?"
+        {bare} delete configmap api-config -n {ns}; echo "rc=$?"
+        {bare} get secret {SEEDED_SECRET_NAME} -n {ns} -o yaml
+        {bare} auth whoami
+        {sys.executable} {tmp_path / "clients.py"} {ns} {SEEDED_SECRET_NAME}
+    """
+    run = KroRun(real_cluster, tmp_path)
+    proc = subprocess.run(
+        run.argv("plain", real_cluster.admin_context, ["sh", "-c", script]),
+        env=run.env(), capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL, check=False,
+    )  # fmt: skip
+    out, err = proc.stdout, proc.stderr
+    assert out.count("rc=1") == 4, out + err
+    assert err.count("Error from server (Forbidden): kro: ") == 4, err
+    assert ADMIN_USER in out, "reads (the self-subject review too) go through as the session's user"
+    results = json.loads(out.strip().splitlines()[-1])
+    for name in ("curl_delete", "curl_exec"):
+        status = json.loads(results[name])
+        assert (status["kind"], status["code"], status["reason"]) == ("Status", 403, "Forbidden"), name
+        assert status["message"].startswith("kro: ")
+    assert results["py_delete"]["code"] == 403
+    assert results["py_delete"]["message"].startswith("kro: ")
+    assert results["py_secret"], "the Secret's keys are listed"
+    assert set(results["py_secret"].values()) == {""}
+    assert set(results["curl_secret"]["data"].values()) == {""}
+    for form in secret_forms(real_cluster):
+        assert form not in out + err
+    during = settled_audit_events(real_cluster)[start:]
+    assert write_violations(during, ADMIN_USER) == []
+    assert any(e.get("user", {}).get("username") == ADMIN_USER for e in during), "reads reached the server"
+    assert files_containing([tmp_path], [real_cluster.admin_token]) == []
+    api = run.audit(api=True)
+    assert {r["rule"] for r in api if r["decision"] == "blocked"} >= {"api.method", "api.upgrade"}
