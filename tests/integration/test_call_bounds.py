@@ -23,6 +23,9 @@ from kro.democluster.server import DemoCluster
 from kro.democluster.testing import DemoHandle
 
 TOKEN = "kro-test-plugin-token-0123456789"
+# kubectl runs the exec plugin only in --direct sessions; with the API proxy the proxy runs it
+# (tests/integration/test_api_proxy_upstream.py), so these cases bound kubectl's own plugin.
+DIRECT = ("--direct",)
 HANGING = """#!/bin/sh
 echo $$ >> "{pids}"
 exec sleep 600
@@ -87,7 +90,8 @@ def test_hanging_credential_plugin_is_bounded(
     """A plugin that never answers: the call ends at its bound, the plugin with it, and the agent is told."""
     kro, pids = _plugin_session(token_cluster, tmp_path, HANGING)
     started = time.monotonic()
-    proc = kro.run("kubectl", *argv, "get", "pods", "-n", "demo", output=output, options=options, timeout=60)
+    proc = kro.run("kubectl", *argv, "get", "pods", "-n", "demo", output=output, options=(*DIRECT, *options),
+                   timeout=60)  # fmt: skip
     elapsed = time.monotonic() - started
     assert bound <= elapsed < bound + 20, elapsed
     if output == "envelope":
@@ -117,7 +121,7 @@ def test_kubectl_killed_mid_stream_is_infra_with_partial_output(
     """kubectl dies 2 s into a watch: an infra error, and the rows it printed are kept in a named file."""
     kro, _ = _plugin_session(token_cluster, tmp_path, KILLING.replace("{signal}", signal))
     proc = kro.run("kubectl", "get", "pods", "-n", "demo", "-w", output="envelope",
-                   options=("--stream-seconds", "30"), timeout=60)  # fmt: skip
+                   options=(*DIRECT, "--stream-seconds", "30"), timeout=60)  # fmt: skip
     env = envelope(proc.stdout)
     assert (env["status"], env["kind"]) == ("error", "infra"), env
     assert said in env["message"]
@@ -133,7 +137,7 @@ def test_plain_parent_reports_the_signal(token_cluster: DemoCluster, tmp_path: P
     """Plain mode with a bound (the shim stays kubectl's parent): 128+N, the partial output, one line."""
     kro, _ = _plugin_session(token_cluster, tmp_path, KILLING.replace("{signal}", "KILL"))
     proc = kro.run(
-        "kubectl", "get", "pods", "-n", "demo", "-w", options=("--call-timeout", "30s"), timeout=60
+        "kubectl", "get", "pods", "-n", "demo", "-w", options=(*DIRECT, "--call-timeout", "30s"), timeout=60
     )
     assert proc.returncode == 137, proc.stderr
     assert "web-7c9f8d6b5d-zr2wn" in proc.stdout
@@ -144,7 +148,7 @@ def test_sigterm_to_a_bounded_shim_stops_its_kubectl(token_cluster: DemoCluster,
     """The shim that stays kubectl's parent passes SIGTERM on: kubectl and its plugin end with it (143)."""
     kro, pids = _plugin_session(token_cluster, tmp_path, HANGING)
     argv = [
-        str(BIN / "kro-run"), "--kubeconfig", str(kro.demo.kubeconfig), "--context", "kro-demo",
+        str(BIN / "kro-run"), *DIRECT, "--kubeconfig", str(kro.demo.kubeconfig), "--context", "kro-demo",
         "--audit-log", str(kro.audit_log), "--output", "plain", "--call-timeout", "120s",
         "--", "kubectl", "get", "pods",
     ]  # fmt: skip
