@@ -38,6 +38,7 @@ from envtest_cluster import (
 )
 
 import kro.shims
+from kro.audit_command import calls
 from kro.sandbox import session_dir
 from kro.sandbox.pinning import PinOptions, build_session
 from kro.shims import executor
@@ -238,9 +239,12 @@ class KroRun:
         return self.collect(self.start(calls, output, context), calls)
 
     def audit(self, api: bool = False) -> list[dict[str, Any]]:
-        """The shims' records (api=True: the API proxy's, one per request it answered)."""
+        """The shims' calls, each call record with its outcome folded in (api=True: the API proxy's
+        records, one per request it answered)."""
         lines = self.audit_log.read_text(encoding="utf-8").splitlines()
-        return [r for r in map(json.loads, lines) if (r["tool"] == "api") == api]
+        if api:
+            return [r for r in map(json.loads, lines) if r["tool"] == "api"]
+        return [r for r in calls(map(json.loads, lines)) if r["tool"] != "api"]
 
 
 def kubectl_calls(*argvs: Sequence[str]) -> list[Call]:

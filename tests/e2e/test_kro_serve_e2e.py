@@ -13,6 +13,8 @@ from envtest_cluster import ADMIN_CONTEXT, SEEDED_NAMESPACE, SEEDED_SECRET_VALUE
 from mcp import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 
+from kro.audit_command import calls
+
 KRO = str(Path(sys.executable).parent / "kro")
 
 
@@ -71,7 +73,8 @@ def test_kro_serve_tools_answer_against_a_real_apiserver(real_cluster: RealClust
     assert can_i.structured_content["allowed"] is False
     for result in (pods, deploy, secrets, blocked, other, can_i):
         assert SEEDED_SECRET_VALUE not in _text(result)
-    audit = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    # the calls, each call record with its outcome folded in
+    audit = calls(json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines())
     assert len(audit) == 6
     assert {r["tool"] for r in audit} == {"mcp"}
     assert {r["context"] for r in audit} == {VIEWER_CONTEXT}
