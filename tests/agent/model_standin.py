@@ -14,7 +14,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 
 NOT_FOUND = {"type": "error", "error": {"type": "not_found_error", "message": "no such endpoint"}}
 
@@ -184,20 +184,27 @@ def handler(script: Script) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-class ModelStandin:
-    """Serve a Script on 127.0.0.1 (a free port) for the lifetime of a `with` block."""
+class LoopbackServer:
+    """Serve one request handler on 127.0.0.1 (a free port) for the lifetime of a `with` block."""
 
-    def __init__(self, commands: list[str]) -> None:
-        self.script = Script(list(commands))
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler(self.script))
+    def __init__(self, handler_class: type[BaseHTTPRequestHandler]) -> None:
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler_class)
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
-    def __enter__(self) -> ModelStandin:
+    def __enter__(self) -> Self:
         self._thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+class ModelStandin(LoopbackServer):
+    """Serve a Script on 127.0.0.1 (a free port) for the lifetime of a `with` block."""
+
+    def __init__(self, commands: list[str]) -> None:
+        self.script = Script(list(commands))
+        super().__init__(handler(self.script))

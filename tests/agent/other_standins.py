@@ -8,12 +8,11 @@ turn; every request is kept, so a test reads what the shell tool returned to the
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from model_standin import Received, Script
+from model_standin import LoopbackServer, Received, Script
 
 
 class ResponsesScript(Script):
@@ -79,23 +78,12 @@ class GeminiScript(Script):
         return [("", chunk)]
 
 
-class Standin:
+class Standin(LoopbackServer):
     """Serve a ResponsesScript or GeminiScript on 127.0.0.1 for the lifetime of a `with` block."""
 
     def __init__(self, script: ResponsesScript | GeminiScript) -> None:
         self.script = script
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(script))
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> Standin:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(_handler(script))
 
 
 def _handler(script: ResponsesScript | GeminiScript) -> type[BaseHTTPRequestHandler]:
