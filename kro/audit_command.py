@@ -50,14 +50,16 @@ OUTCOME_FIELDS: dict[str, tuple[type, ...]] = {
 LEGACY_FIELDS = {k: v for k, v in CALL_FIELDS.items() if k not in ("call", "event", "follows")}
 FOLLOWS = ("outcome", "exec", "none")
 _OUTCOME_KEYS = ("exit_code", "duration_ms", "bytes", "timed_out", "signal", "error")
-# Records of the session API proxy (tool "api") carry these too.
+# Records of the session API proxy (tool "api") carry these too (status null in the call record of a
+# request it forwards: the status comes in that request's outcome record).
 API_FIELDS: dict[str, tuple[type, ...]] = {
     "method": (str,),
     "path": (str,),
-    "status": (int,),
+    "status": (int, type(None)),
     "bytes": (int, type(None)),
 }
 _API_CALL_FIELDS = {**CALL_FIELDS, **API_FIELDS}
+_API_OUTCOME_FIELDS = {**OUTCOME_FIELDS, "status": (int, type(None))}
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)([smhd])")
 _UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _TS = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
@@ -79,7 +81,7 @@ def ts_seconds(ts: str) -> float:
 def _fields(record: dict[str, Any]) -> dict[str, tuple[type, ...]]:
     event = record.get("event")
     if event == "outcome":
-        return OUTCOME_FIELDS
+        return _API_OUTCOME_FIELDS if record.get("tool") == "api" else OUTCOME_FIELDS
     if "event" not in record:
         return LEGACY_FIELDS
     return _API_CALL_FIELDS if record.get("tool") == "api" else CALL_FIELDS
@@ -109,7 +111,7 @@ def problems(line: bytes) -> list[str]:
         found.append(f"event {record['event']!r}")
     if not _TS.fullmatch(record["ts"]):
         found.append(f"ts {record['ts']!r} is not RFC 3339 UTC with ms")
-    if fields is OUTCOME_FIELDS:
+    if fields is OUTCOME_FIELDS or fields is _API_OUTCOME_FIELDS:
         return found
     if record["decision"] not in ("allowed", "blocked"):
         found.append(f"decision {record['decision']!r}")
@@ -136,6 +138,8 @@ def calls(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
             view = pending.pop((record.get("session"), record.get("call")), None)
             if view is not None:
                 view.update({k: record.get(k) for k in _OUTCOME_KEYS}, state="done")
+                if "status" in record:  # the API proxy's
+                    view["status"] = record["status"]
             continue
         view = {k: v for k, v in record.items() if k != "event"}
         follows = record.get("follows", "none")  # records before outcome records existed are complete

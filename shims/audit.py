@@ -112,10 +112,11 @@ class AuditLog(NamedTuple):
         self._call_record(call, decision, started, follows, code)
 
     def write(self, call: Call, decision: Decision, exit_code: int | None, started: float,
-              extra: dict[str, object] | None = None) -> None:  # fmt: skip
+              extra: dict[str, object] | None = None, follows: str = "none") -> None:  # fmt: skip
         """A call record complete in itself: a step kro settled without a tool left running (approvals),
-        or one request of the API proxy (`extra`: its method, path, status and bytes; see API_FIELDS)."""
-        self._call_record(call, decision, started, "none", exit_code, extra)
+        or one request of the API proxy (`extra`: its method, path, status and bytes; see API_FIELDS;
+        `follows="outcome"` for a request it forwards: status and bytes then come in the outcome)."""
+        self._call_record(call, decision, started, follows, exit_code, extra)
 
     def _call_record(self, call: Call, decision: Decision, started: float, follows: str,
                      exit_code: int | None, extra: dict[str, object] | None = None) -> None:  # fmt: skip
@@ -142,8 +143,10 @@ class AuditLog(NamedTuple):
             line = json_codec.dumps(record) + b"\n"
         self._append(line, "the call was not run")
 
-    def outcome(self, call: Call, ended: Ended, started: float) -> None:
-        """The outcome record; AuditError saying the call did run if it does not land."""
+    def outcome(self, call: Call, ended: Ended, started: float,
+                extra: dict[str, object] | None = None) -> None:  # fmt: skip
+        """The outcome record (`extra`: the API proxy's status); AuditError saying the call did run if it
+        does not land."""
         record: dict[str, object] = {
             **self._head(call, "outcome"),
             "tool": call.tool,
@@ -154,6 +157,8 @@ class AuditLog(NamedTuple):
             "signal": ended.signal,
             "error": None if ended.error is None else json_codec.clean(ended.error)[:_ERROR_CUT],
         }
+        if extra:
+            record.update(extra)
         ran = f"the call ran (exit {ended.exit_code}) but its outcome is not recorded"
         self._append(json_codec.dumps(record) + b"\n", ran)
 

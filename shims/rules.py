@@ -30,6 +30,12 @@ API_IMPERSONATION = "api.impersonation"
 API_TOKEN_REQUEST = "api.token-request"
 API_PATH = "api.path"
 API_NAMESPACE = "api.namespace"
+# The proxy's own answers (sandbox/proxy/), beside the request policy.
+API_AUTH = "api.auth"
+API_BODY = "api.body"
+API_BOUND = "api.bound"
+API_REWRITE = "api.rewrite"
+API_UPSTREAM = "api.upstream"
 
 READ_ONLY = "this session is read-only"
 

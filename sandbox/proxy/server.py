@@ -21,6 +21,7 @@ from kro.shims.audit import AuditLog
 from kro.shims.errors import ConfigError
 
 _START_TIMEOUT = 30.0
+CLIENT_IDLE_TIMEOUT = 120  # a client connection with no request for this long is closed
 
 
 @dataclass
@@ -33,6 +34,16 @@ class ProxyHandle:
     server: uvicorn.Server
     thread: threading.Thread
     audit: AuditLog
+    app: ProxyApp
+    loop: asyncio.AbstractEventLoop
+
+    def state(self) -> dict[str, int]:
+        """What the proxy holds now: requests being answered and its event loop's tasks (for tests)."""
+
+        async def count() -> dict[str, int]:
+            return {"flows": self.app.open_flows, "tasks": len(asyncio.all_tasks()) - 1}
+
+        return asyncio.run_coroutine_threadsafe(count(), self.loop).result(timeout=10)
 
     def stop(self) -> None:
         """Stop serving (open watches are cut after a second) and wait for the thread."""
@@ -80,7 +91,7 @@ def start(
         ws="none",
         http="h11",
         timeout_graceful_shutdown=1,
-        timeout_keep_alive=120,
+        timeout_keep_alive=CLIENT_IDLE_TIMEOUT,
         server_header=False,
         date_header=False,
     )
@@ -89,13 +100,15 @@ def start(
     config.ssl = tls.server_context(cert, key)  # in memory: uvicorn itself would want key files
     server = uvicorn.Server(config)
     failed: list[BaseException] = []
+    loops: list[asyncio.AbstractEventLoop] = []
 
     async def serve() -> None:
-        app.client = upstream.client()
+        loops.append(asyncio.get_running_loop())
+        app.transport.open()
         try:
             await server.serve(sockets=[sock])
         finally:
-            await app.client.aclose()
+            await app.transport.aclose()
 
     def main() -> None:
         try:
@@ -114,7 +127,7 @@ def start(
         sock.close()
         why = failed[0] if failed else f"not listening after {_START_TIMEOUT:.0f} s"
         raise ConfigError(f"kro's API proxy did not start: {why} (kro-run --direct runs without it)")
-    return ProxyHandle(f"https://127.0.0.1:{port}", token, cert, server, thread, audit)
+    return ProxyHandle(f"https://127.0.0.1:{port}", token, cert, server, thread, audit, app, loops[0])
 
 
 def session_kubeconfig(context: str, namespace: str | None, handle: ProxyHandle) -> dict[str, Any]:

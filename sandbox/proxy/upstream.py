@@ -15,6 +15,12 @@ import httpx2 as httpx
 from kro.sandbox.proxy.credentials import ClientCert, Credentials, ca_bundle
 from kro.shims.errors import ConfigError
 
+CONNECT_TIMEOUT = 10.0  # TCP and TLS to the API server
+HEAD_TIMEOUT = 60.0  # request sent to response head (the API server bounds its non-watch requests at 60 s)
+IDLE_TIMEOUT = 60.0  # an ordinary answer's body: no byte for this long and it is given up
+POOL_TIMEOUT = 5.0  # waiting for a free connection (LONG_STREAMS streams already open)
+LONG_STREAMS = 100  # watches and followed logs open at once
+
 
 @dataclass
 class Upstream:
@@ -43,15 +49,30 @@ class Upstream:
         proxy_url = cluster.get("proxy-url") or None
         return cls(server.rstrip("/"), creds, tls, cluster.get("tls-server-name") or None, proxy_url)
 
-    def client(self) -> httpx.AsyncClient:
-        """A keep-alive client (HTTP/2 where the server offers it) for the proxy's event loop."""
+    def client(self, *, long: bool = False) -> httpx.AsyncClient:
+        """A keep-alive client for the proxy's event loop (transport.py says which request takes which).
+
+        Ordinary requests share HTTP/2 where the server offers it, and a connection that sends nothing for
+        IDLE_TIMEOUT s is given up. Long streams (`long`: watches, followed logs) get HTTP/1.1, one
+        connection each, no idle bound (a quiet watch is not hung), and closing one closes its connection.
+        """
+        http2 = self.tls is not None and not long
         client = httpx.AsyncClient(
             verify=self.tls if self.tls is not None else True,
-            http2=self.tls is not None,
+            http2=http2,
+            http1=True,
             proxy=self.proxy_url,
             trust_env=self.proxy_url is None,  # kubectl honours HTTPS_PROXY/NO_PROXY unless proxy-url is set
-            timeout=httpx.Timeout(30.0, read=None),
-            limits=httpx.Limits(max_connections=64, max_keepalive_connections=16, keepalive_expiry=90.0),
+            timeout=httpx.Timeout(
+                CONNECT_TIMEOUT,
+                read=None if long else IDLE_TIMEOUT,
+                pool=POOL_TIMEOUT,
+            ),
+            limits=httpx.Limits(
+                max_connections=LONG_STREAMS if long else 64,
+                max_keepalive_connections=4 if long else 16,
+                keepalive_expiry=90.0,
+            ),
             follow_redirects=False,
         )
         client.headers.clear()  # send only what the agent's client sent (no added Accept-Encoding)
