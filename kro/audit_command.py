@@ -59,7 +59,8 @@ API_FIELDS: dict[str, tuple[type, ...]] = {
     "bytes": (int, type(None)),
 }
 _API_CALL_FIELDS = {**CALL_FIELDS, **API_FIELDS}
-_API_OUTCOME_FIELDS = {**OUTCOME_FIELDS, "status": (int, type(None))}
+# ... and their outcome records the status, and the rule id of an answer the proxy withheld.
+_API_OUTCOME_FIELDS = {**OUTCOME_FIELDS, "status": (int, type(None)), "rule": (str, type(None))}
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)([smhd])")
 _UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _TS = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
@@ -140,6 +141,8 @@ def calls(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
                 view.update({k: record.get(k) for k in _OUTCOME_KEYS}, state="done")
                 if "status" in record:  # the API proxy's
                     view["status"] = record["status"]
+                if record.get("rule"):  # an answer the API proxy withheld
+                    view["rule"] = record["rule"]
             continue
         view = {k: v for k, v in record.items() if k != "event"}
         follows = record.get("follows", "none")  # records before outcome records existed are complete

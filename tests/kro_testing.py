@@ -97,7 +97,7 @@ class KroSession:
 
     def audit(self, api: bool = False) -> list[dict[str, Any]]:
         """The calls audited so far, each call record with its outcome folded in (as `kro audit --json`);
-        api=True: the API proxy's records instead, one per request it answered."""
+        api=True: the API proxy's requests instead, one per request it answered (outcome folded in)."""
         if api:
-            return [r for r in self.records() if r["tool"] == "api"]
+            return [r for r in calls(self.records()) if r["tool"] == "api"]
         return [r for r in calls(self.records()) if r["tool"] != "api"]

@@ -81,7 +81,7 @@ class ProxyApp:
             body = status_body(no.code, no.reason, no.why)
             flow.status, flow.sent = no.code, len(body)
             if forwarded:
-                flow.ended = no.why
+                flow.ended, flow.withheld = no.why, no.rule
             else:
                 try:
                     self.audit.settled(flow, Decision(False, no.rule, no.why, None), no.code, len(body))

@@ -2,7 +2,8 @@
 
 Refusals and answers the proxy gives itself are one record complete in itself (`follows: "none"`, with
 status and bytes). A forwarded request is a call record (`follows: "outcome"`, status and bytes null)
-written before the request leaves, then an outcome record with the status and the bytes sent.
+written before the request leaves, then an outcome record with the status and the bytes sent (and the
+rule id when the proxy withheld the answer, e.g. `api.bound`).
 """
 
 from __future__ import annotations
@@ -44,4 +45,5 @@ class ProxyAudit:
         that fills up now loses only the status and size, and nothing is left to refuse)."""
         ended = Ended(0 if flow.ended is None else 1, flow.sent, error=flow.ended)
         with contextlib.suppress(AuditError):
-            self.log.outcome(self._call(flow), ended, flow.started, {"status": flow.status})
+            extra = {"status": flow.status, "rule": flow.withheld}
+            self.log.outcome(self._call(flow), ended, flow.started, extra)

@@ -38,6 +38,7 @@ class Flow:
     status: int | None = None
     sent: int = 0  # body bytes sent to the client
     ended: str | None = None  # why the answer stopped short (the client went away, the upstream failed)
+    withheld: str | None = None  # the rule id of a refusal after forwarding (an answer too big to scrub)
 
     @property
     def target(self) -> str:

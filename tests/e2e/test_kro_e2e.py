@@ -243,7 +243,7 @@ class KroRun:
         records, one per request it answered)."""
         lines = self.audit_log.read_text(encoding="utf-8").splitlines()
         if api:
-            return [r for r in map(json.loads, lines) if r["tool"] == "api"]
+            return [r for r in calls(map(json.loads, lines)) if r["tool"] == "api"]
         return [r for r in calls(map(json.loads, lines)) if r["tool"] != "api"]
 
 

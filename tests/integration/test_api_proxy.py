@@ -20,8 +20,9 @@ from typing import Any
 import httpx2 as httpx
 import pytest
 import yaml
-from kro_testing import BIN, KroSession
+from kro_testing import BIN, KroSession, calls_of
 
+from kro.audit_command import calls
 from kro.democluster.fixture import FAKE_SA_TOKEN, FAKE_SECRET_PASSWORD
 from kro.democluster.server import DemoCluster
 from kro.democluster.testing import DemoHandle
@@ -380,11 +381,12 @@ def test_refusals_are_kubernetes_status_objects(token_demo: DemoHandle, tmp_path
     assert "ask for less" in big.json()["message"]
     assert small.status_code == 200
     assert small.json()["data"] == {"username": "", "password": ""}
-    records = [json.loads(x) for x in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    records = calls_of(tmp_path / "audit.jsonl")
+    # the list over the bound went upstream (its call record first), its answer was withheld
     assert [(r["method"], r["status"], r["decision"]) for r in records] == [
         ("GET", 401, "blocked"),
         ("DELETE", 403, "blocked"),
-        ("GET", 403, "blocked"),
+        ("GET", 403, "allowed"),
         ("GET", 200, "allowed"),
     ]
     assert [r["rule"] for r in records[:3]] == ["api.auth", "api.method", "api.bound"]
@@ -401,7 +403,60 @@ def test_an_unwritable_audit_log_refuses_the_request(token_demo: DemoHandle, tmp
     assert resp.status_code == 403
     assert "cannot write the audit log" in resp.json()["message"]
     assert "web-" not in resp.text
-    assert len(token_demo.cluster.requests()) - before <= 1  # asked upstream, but nothing was shown
+    assert len(token_demo.cluster.requests()) == before, "the call record comes first: nothing went upstream"
+
+
+def _whole_records(path: Path) -> list[dict[str, Any]]:
+    """The proxy's requests in a log whose last record may have been cut by the full disk."""
+    records = []
+    for line in path.read_bytes().splitlines():
+        with contextlib.suppress(ValueError):
+            records.append(json.loads(line))
+    return calls(records)
+
+
+@contextlib.contextmanager
+def _small_disk(tmp: Path) -> Iterator[Path]:
+    """A 64 KiB tmpfs (root only): a disk that fills up for real."""
+    mnt = tmp / "small-disk"
+    mnt.mkdir()
+    if (
+        os.geteuid() != 0
+        or subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mnt)], capture_output=True, check=False
+        ).returncode
+    ):
+        pytest.skip("mounting a small tmpfs needs root (CAP_SYS_ADMIN)")
+    try:
+        yield mnt
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], check=False)
+
+
+def test_a_full_disk_stops_requests_before_the_cluster(token_demo: DemoHandle, tmp_path: Path) -> None:
+    """The audit log's disk fills mid-session: every later request is refused, none reaches the cluster."""
+    with _small_disk(tmp_path) as disk, _proxy(token_demo, tmp_path, audit=str(disk / "a.jsonl")) as handle:
+        with _client(handle, tmp_path) as client:
+            assert client.get("/api/v1/namespaces/demo/pods").status_code == 200
+            fd = os.open(disk / "filler", os.O_WRONLY | os.O_CREAT, 0o600)
+            with contextlib.suppress(OSError):  # fill the disk to the last byte
+                while os.write(fd, b"x" * 512):
+                    pass
+            os.close(fd)
+            before = len(token_demo.cluster.requests())
+            logged = len(_whole_records(disk / "a.jsonl"))
+            answers = [client.get(f"/api/v1/namespaces/demo/pods?limit={n}") for n in range(1, 41)]
+        # the log file's last page still had room for a few records: those requests went out, audited
+        audited = _whole_records(disk / "a.jsonl")[logged:]
+        reached = token_demo.cluster.requests()[before:]
+        assert [r["path"] for r in audited] == [f"{r['path']}?{r['query']}" for r in reached]
+        refused = answers[len(audited) :]
+        assert len(refused) > 20
+        for resp in refused:
+            assert resp.status_code == 403
+            assert "the audit log" in resp.json()["message"]  # cannot write / short write
+            assert "the call was not run" in resp.json()["message"]
+            assert "web-" not in resp.text
 
 
 def _port_open(url: str) -> bool:
@@ -460,7 +515,7 @@ def test_version_is_fetched_once_for_a_while(token_demo: DemoHandle, tmp_path: P
     assert answers[0].json()["gitVersion"] == answers[2].json()["gitVersion"]
     asked = [r for r in token_demo.cluster.requests()[before:] if r["path"] == "/version"]
     assert len(asked) == 1
-    records = [json.loads(x) for x in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    records = calls_of(tmp_path / "audit.jsonl")
     assert [(r["path"], r["status"], r["bytes"]) for r in records] == [
         ("/version?timeout=5s", 200, len(answers[0].content))
     ] * 3

@@ -108,8 +108,7 @@ class Confined:
         """The broker's calls, each call record with its outcome folded in (api=True: the API proxy's
         records, one per request)."""
         if api:
-            return [json.loads(line) for line in self.audit_log.read_text().splitlines()
-                    if json.loads(line)["tool"] == "api"]  # fmt: skip
+            return [r for r in calls_of(self.audit_log) if r["tool"] == "api"]
         return [r for r in calls_of(self.audit_log) if r["tool"] != "api"]
 
 
