@@ -1,20 +1,26 @@
-"""Session directories: create one (0700) with its shims and session.json; reclaim dead ones."""
+"""Session directories: create one (0700) with its shims and session.json; reclaim dead ones.
+
+A session dir is staged under a name reclaim leaves alone and renamed into place complete, with its
+owner.lock already held (flock) by the process that made it, for that process's whole life. Reclaim
+removes a dir only when its lock is free and the pid written in it is gone: the owner is provably dead.
+"""
 
 from __future__ import annotations
 
+import fcntl
 import importlib.util
 import os
 import shutil
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import filelock
 import orjson
 
 import kro
-from kro.shims.errors import KroError
-from kro.shims.session import SESSION_FILE, Session, load_session, write_session
+from kro.shims.session import SESSION_FILE, Session, write_session
 
 SHIM_MARKER = "kro.shims.shim"
 MAPPED_PACKAGES = ("kro.shims", "kro.sandbox", "kro.democluster")
@@ -58,20 +64,70 @@ def _alive(pid: int) -> bool:
     return True
 
 
+LOCK_FILE = "owner.lock"  # flock held by the owning process; its pid inside
+STAGING = ".staging-"  # a session dir being built: renamed to session-* once complete
+_ORPHAN_AGE_S = 600.0  # a dir without a lock file (made by an older kro, or its maker died at once)
+
+
+def _pid_in(fd: int) -> int:
+    try:
+        return int(os.pread(fd, 32, 0).split()[0])
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def _owner_gone(entry: Path) -> tuple[bool, int | None]:
+    """Whether `entry`'s owner is provably gone; then the lock descriptor held while it is removed."""
+    try:
+        fd = os.open(entry / LOCK_FILE, os.O_RDWR | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return _unlocked_gone(entry), None
+    except OSError:
+        return False, None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:  # held: the owner is alive (or another start is removing it right now)
+        os.close(fd)
+        return False, None
+    pid = _pid_in(fd)
+    if _alive(pid) if pid else not _old(entry):  # no pid yet: its maker is between open and flock
+        os.close(fd)
+        return False, None
+    return True, fd
+
+
+def _unlocked_gone(entry: Path) -> bool:
+    """A dir with no lock file: gone when its session.json names a dead launcher, or it is long abandoned."""
+    try:
+        raw = orjson.loads((entry / SESSION_FILE).read_bytes())
+        pid = raw.get("launcher_pid") if isinstance(raw, dict) else 0
+    except (OSError, orjson.JSONDecodeError):
+        pid = 0
+    return not _alive(pid) if isinstance(pid, int) and pid > 0 else _old(entry)
+
+
+def _old(entry: Path) -> bool:
+    try:
+        return time.time() - entry.stat().st_mtime > _ORPHAN_AGE_S
+    except OSError:
+        return False
+
+
 def reclaim(root: Path) -> list[Path]:
-    """Remove session dirs whose launcher is gone, ending the processes still running for them."""
+    """Remove session dirs whose owner is provably gone, ending the processes still running for them."""
     from kro.sandbox.supervise import end_session_processes
 
     removed = []
-    for entry in root.glob("session-*"):
-        try:
-            pid = load_session(str(entry / SESSION_FILE)).launcher_pid
-        except (KroError, OSError):
-            pid = 0
-        if pid and _alive(pid):
+    for entry in [*root.glob("session-*"), *root.glob(f"{STAGING}*")]:
+        gone, lock = _owner_gone(entry)
+        if not gone:
             continue
-        end_session_processes(str(entry))
-        shutil.rmtree(entry, ignore_errors=True)
+        try:
+            end_session_processes(str(entry))
+            shutil.rmtree(entry, ignore_errors=True)
+        finally:
+            if lock is not None:
+                os.close(lock)
         removed.append(entry)
     return removed
 
@@ -117,10 +173,29 @@ def shim_script(tool: str) -> str:
 
 
 def new_session_dir(root: Path) -> Path:
-    """A fresh 0700 session directory with an empty bin/."""
-    path = Path(tempfile.mkdtemp(prefix="session-", dir=root))
-    (path / "bin").mkdir(mode=0o700)
-    return path
+    """A fresh 0700 session dir with an empty bin/, whose lock this process holds until it exits.
+
+    Built under a staging name and renamed into place, so no other start ever sees it half made. The
+    lock's descriptor is deliberately left open (close-on-exec): the process's exit releases it.
+    """
+    staged = Path(tempfile.mkdtemp(prefix=STAGING, dir=root))
+    fd = -1
+    try:
+        fd = os.open(staged / LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        fcntl.flock(fd, fcntl.LOCK_EX)  # a reclaim may hold it a moment: it finds no pid and lets go
+        os.write(fd, f"{os.getpid()}\n".encode())
+        (staged / "bin").mkdir(mode=0o700)
+        while True:
+            target = root / f"session-{os.urandom(6).hex()}"
+            if not os.path.lexists(target):  # rename would replace an empty dir of that name
+                break
+        os.rename(staged, target)
+    except BaseException:
+        shutil.rmtree(staged, ignore_errors=True)
+        if fd >= 0:
+            os.close(fd)
+        raise
+    return target
 
 
 def install(session: Session) -> None:

@@ -45,12 +45,20 @@ class Session(NamedTuple):
 
 
 def write_session(session: Session, path: str) -> None:
-    """Write session.json (0600, replacing any file there) in the one codec every reader uses."""
+    """Write session.json (0600) atomically: a reader sees the old file or the whole new one, never part."""
     data = json_codec.dumps(session._asdict()) + b"\n"
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-    os.chmod(path, 0o600)
+    staged = f"{path}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
+    fd = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(staged, path)
+    except BaseException:
+        try:  # noqa: SIM105 - contextlib is not on the shim's import path (hotpath_stdlib.py)
+            os.unlink(staged)
+        except OSError:
+            pass
+        raise
 
 
 def load_session(path: str) -> Session:

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 import time
 from dataclasses import dataclass
 
-from kro.hooks.shell_scan import TOOLS, Call, Scan, walk
+from kro.hooks.shell_scan import TOOLS, Call, Scan, ScanLimit, walk
 from kro.shims.model import Pins
 
 TYPE_CHECKING = False
@@ -36,7 +37,8 @@ outside kro-run, add to ~/.claude/settings.json (see contrib/claude-code/setting
   {"hooks": {"PreToolUse": [{"matcher": "Bash",
      "hooks": [{"type": "command", "command": "kro hook claude-code", "timeout": 30}]}]}}
 It prints a deny decision (JSON) for a Bash command kro would block or could not see, nothing
-otherwise, and always exits 0.
+otherwise, and exits 0. A payload it cannot read (not JSON, binary, no command) is refused the
+blocking way: exit 2 with the reason on stderr.
 """
 
 
@@ -92,11 +94,21 @@ def verdict(scan: Scan, pins: Pins) -> Verdict:
     return Verdict(list(dict.fromkeys(found)), rule)
 
 
+def reachable(env: dict[str, str]) -> bool:
+    """Whether a command run with `env` may reach kubectl: inside a kro session, or one is on PATH."""
+    if env.get("KRO_SESSION"):
+        return True
+    path = env.get("PATH", os.defpath)
+    return any(shutil.which(tool, path=path) for tool in TOOLS)
+
+
 def decide(command: str, cwd: str, env: dict[str, str]) -> Verdict:
     """The verdict on one Bash command."""
-    scan = Scan(command, cwd)
     try:
+        scan = Scan(command, cwd)
         walk(command, scan)
+    except ScanLimit as exc:
+        return Verdict([str(exc)], "hook.limit")
     except (ValueError, StopIteration, IndexError) as exc:
         if scan.mentions:
             return Verdict(
@@ -107,6 +119,11 @@ def decide(command: str, cwd: str, env: dict[str, str]) -> Verdict:
                 "hook.unparsable",
             )
         return Verdict([], "allowed")
+    if scan.hidden and (scan.mentions or reachable(env)):
+        scan.problems.extend(
+            f"{what}: code kro cannot read is refused where kubectl can be reached; "
+            "run the kubectl calls as plain commands" for what in scan.hidden
+        )  # fmt: skip
     if not scan.calls:
         return verdict(scan, Pins(None, ()))
     session, error = load_session(env)
@@ -151,16 +168,32 @@ def record(command: str, result: Verdict, env: dict[str, str], started: float) -
 SHELL_TOOLS = {"claude-code": "Bash", "gemini": "run_shell_command"}
 
 
-def _payload_command(raw: bytes, agent: str = "claude-code") -> tuple[str, str] | None:
-    payload = json.loads(raw)
+MAX_PAYLOAD = 64 * 1024 * 1024  # past this the payload is refused unread (hook.bad-input)
+
+
+class BadInput(Exception):
+    """A hook payload that is not what the agent's hook protocol sends: the call is refused."""
+
+
+def payload_command(raw: bytes, agent: str = "claude-code") -> tuple[str, str] | None:
+    """The shell command and cwd of a shell-tool payload; None for another tool; BadInput otherwise."""
+    if len(raw) > MAX_PAYLOAD:
+        raise BadInput(f"the hook payload is over {MAX_PAYLOAD // 2**20} MiB")
+    try:
+        payload = json.loads(raw)
+    except ValueError as exc:  # not JSON, or not UTF-8 (binary)
+        raise BadInput(f"the hook payload is not JSON ({type(exc).__name__}: {str(exc)[:80]})") from None
     if not isinstance(payload, dict):
-        raise ValueError("the hook payload is not a JSON object")
-    if payload.get("tool_name") != SHELL_TOOLS[agent]:
+        raise BadInput("the hook payload is not a JSON object")
+    tool = payload.get("tool_name")
+    if not isinstance(tool, str):
+        raise BadInput("the hook payload names no tool (tool_name)")
+    if tool != SHELL_TOOLS[agent]:
         return None
     tool_input = payload.get("tool_input")
     command = tool_input.get("command") if isinstance(tool_input, dict) else None
     if not isinstance(command, str):
-        return None
+        raise BadInput(f"the {tool} payload has no command string (tool_input.command)")
     cwd = payload.get("cwd")
     return command, cwd if isinstance(cwd, str) else os.getcwd()
 
@@ -183,27 +216,34 @@ def main(argv: list[str]) -> int:
         return 2
     agent = argv[0]
     started = time.monotonic()
-    raw = sys.stdin.buffer.read()
+    raw = sys.stdin.buffer.read(MAX_PAYLOAD + 1)
     env = dict(os.environ)
     try:
-        found = _payload_command(raw, agent)
-        if found is None:
-            return 0
-        command, cwd = found
+        found = payload_command(raw, agent)
+    except BadInput as exc:  # fail closed, the blocking way: exit 2, the reason on stderr
+        result = Verdict([f"{exc}, so kro cannot check the call it carries (fail closed)"], "hook.bad-input")
+        text = deny_text(_audited(raw.decode("utf-8", "replace")[:2000], result, env, started))
+        sys.stdout.write(json.dumps(denial(agent, text)) + "\n")
+        sys.stderr.write(text + "\n")
+        return 2
+    if found is None:
+        return 0
+    command, cwd = found
+    try:
         result = decide(command, cwd, env)
     except Exception as exc:  # a crashing hook lets the call through: fail closed instead
-        if any(tool.encode() in raw.lower() for tool in TOOLS):
-            command = raw.decode("utf-8", "replace")[:2000]
-            failure = f"kro's hook failed ({type(exc).__name__}: {exc}) on a command mentioning kubectl"
-            result = Verdict([failure], "hook.failed")
-        else:
-            return 0
+        result = Verdict([f"kro's hook failed ({type(exc).__name__}: {exc}), so the command is refused"],
+                         "hook.failed")  # fmt: skip
     if not result.reasons:
         return 0
-    problem = record(command, result, env, started)
-    reasons = result.reasons + ([f"(the refusal could not be audited: {problem})"] if problem else [])
-    sys.stdout.write(json.dumps(denial(agent, deny_text(reasons))) + "\n")
+    sys.stdout.write(json.dumps(denial(agent, deny_text(_audited(command, result, env, started)))) + "\n")
     return 0
+
+
+def _audited(command: str, result: Verdict, env: dict[str, str], started: float) -> list[str]:
+    """Record the refusal; its reasons, with a note when it could not be recorded."""
+    problem = record(command, result, env, started)
+    return result.reasons + ([f"(the refusal could not be audited: {problem})"] if problem else [])
 
 
 __all__ = ["Call", "decide", "main"]

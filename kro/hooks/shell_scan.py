@@ -1,4 +1,9 @@
-"""Find every kubectl/kubetail call in a shell command, and the ways it could skip the session's shim."""
+"""Find every kubectl/kubetail call in a shell command, and the ways it could skip the session's shim.
+
+The walk is bounded by counted limits, never by the clock: nesting depth (MAX_DEPTH levels of `$( )`,
+`sh -c`, `eval` …), the command's length (MAX_CHARS) and the characters scanned over all levels
+(MAX_WORK). Past one of them it raises ScanLimit and the hook refuses the command (fail closed).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,8 @@ from dataclasses import dataclass, field
 TOOLS = ("kubectl", "kubetail")
 SHIM_MARKER = b"kro.shims.shim"  # what kro's session shims carry (kro.sandbox.session_dir)
 MAX_DEPTH = 8
+MAX_CHARS = 64 * 1024
+MAX_WORK = 4 * MAX_CHARS  # characters scanned over every level; each level rescans its own text
 
 
 def _names(text: str) -> frozenset[str]:
@@ -69,6 +76,10 @@ class Call:
     unchecked: str | None = None  # why an allowed decision cannot be trusted (expansions, stdin)
 
 
+class ScanLimit(Exception):
+    """The command is past one of the walk's limits (depth, length, work): refuse it, naming the limit."""
+
+
 @dataclass
 class Scan:
     """What walking one Bash command found: kubectl calls and reasons to refuse outright."""
@@ -77,12 +88,31 @@ class Scan:
     cwd: str
     calls: list[Call] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    # code that only exists when the command runs (eval of an expansion, a script piped to a shell):
+    # refused whenever kubectl may be reached, since its text cannot mention kubectl here
+    hidden: list[str] = field(default_factory=list)
     path_change: str | None = None  # an earlier statement that changed PATH or a session variable
     mentions: bool = field(init=False)  # the command names kubectl/kubetail somewhere, even quoted
+    work: int = 0  # characters scanned so far, over every level (MAX_WORK)
+    in_code: int = 0  # how many eval / sh -c levels the walk is inside
 
     def __post_init__(self) -> None:
+        if len(self.text) > MAX_CHARS:
+            raise ScanLimit(
+                f"the command is {len(self.text):,} characters long, over the hook's limit of "
+                f"{MAX_CHARS:,} (hook.limit); split it, or write big files with the editor tool"
+            )
         plain = re.sub(r"[\"'\\]", "", self.text).lower()
         self.mentions = any(tool in plain for tool in TOOLS)
+
+    def charge(self, chars: int) -> None:
+        """Count `chars` more characters scanned; ScanLimit past MAX_WORK."""
+        self.work += chars
+        if self.work > MAX_WORK:
+            raise ScanLimit(
+                f"checking the command would scan more than {MAX_WORK:,} characters over its nested "
+                "levels, the hook's work limit (hook.limit); flatten it or run the kubectl calls on their own"
+            )
 
 
 def _word(word: str) -> str:
@@ -236,7 +266,7 @@ def substitutions(text: str) -> list[str]:
                 depth += {"(": 1, ")": -1}.get(text[j], 0)
                 j += 1
             found.append(text[i + 2 : j - 1] if depth == 0 else text[i + 2 :])
-            i += 2
+            i = j  # the body's own $( ) are found when it is walked: each level scans its text once
             continue
         if text[i] == "`":
             end = text.find("`", i + 1)
@@ -276,9 +306,11 @@ def _expanding(word: str) -> bool:
 def walk(text: str, scan: Scan, depth: int = 0) -> None:
     """Find the kubectl calls in `text` (and in its $(...), sh -c, eval, ... bodies)."""
     if depth > MAX_DEPTH:
-        if scan.mentions:
-            scan.problems.append("the command nests shells too deeply for kro to check its kubectl calls")
-        return
+        raise ScanLimit(
+            f"the command nests $( ), backticks, sh -c, eval and the like more than {MAX_DEPTH} levels deep, "
+            "the hook's depth limit (hook.limit); flatten it or run the kubectl calls on their own"
+        )
+    scan.charge(len(text))
     for inner in substitutions(text):
         walk(inner, scan, depth + 1)
     prepared, bodies = prepare(text)
@@ -308,9 +340,23 @@ def walk(text: str, scan: Scan, depth: int = 0) -> None:
             redirs.append((token, target))
             i += 1
             continue
+        if token.endswith("$") and tokens[i + 1 : i + 2] == ["("]:
+            i = _closing(tokens, i + 1)  # the lexer split a $( … ): one word again (its body was walked)
+            words.append(f"{token}(…)")
+            continue
         words.append(token)
         i += 1
     _simple(words, redirs, scan, depth)
+
+
+def _closing(tokens: list[str], start: int) -> int:
+    """The index after the ")" matching the "(" at `start` (or the end)."""
+    depth = 0
+    for j in range(start, len(tokens)):
+        depth += {"(": 1, ")": -1}.get(tokens[j], 0)
+        if depth == 0:
+            return j + 1
+    return len(tokens)
 
 
 def _function(name: str, scan: Scan) -> None:
@@ -384,10 +430,11 @@ def run_argv(
         scan.problems.append(f"`{_q(shown)}` runs a kubectl plugin binary, which kro's policy does not cover")
         return
     if _expanding(program):
-        if scan.mentions:
-            scan.problems.append(
-                f"`{_q(shown)}` runs a program named by a shell expansion; kro cannot tell if it is kubectl"
-            )
+        what = f"`{_q(shown)}` runs a program named by a shell expansion; kro cannot tell if it is kubectl"
+        if "$(" in program or "`" in program or scan.in_code:  # the name is another command's output
+            scan.hidden.append(what)
+        elif scan.mentions:
+            scan.problems.append(what)
         return
     handler = WRAPPERS.get(lower)
     if handler is not None:
@@ -396,7 +443,7 @@ def run_argv(
     if lower in SHELLS:
         _shell(args[1:] if lower == "busybox" else args, redirs, scan, depth, shown)
     elif lower == "eval":
-        walk(" ".join(args), scan, depth + 1)
+        _code(" ".join(args), scan, depth + 1)
     elif lower in PRIVILEGED:
         if _mention_in(args):
             scan.problems.append(
@@ -406,7 +453,9 @@ def run_argv(
         if _mention_in(args):
             scan.problems.append(f"`{_q(shown)}` runs kubectl somewhere else (another host or a container)")
     elif lower in RUNNERS or _PYTHON.match(lower):
-        if scan.mentions:
+        if (lower in ("source", ".") and not args) or any("$(" in a or "`" in a for a in args):
+            scan.hidden.append(f"`{_q(shown)}` runs code that only exists once the command runs")
+        elif scan.mentions:
             scan.problems.append(
                 f"`{_q(shown)}` runs code kro cannot see while the command mentions kubectl; "
                 "kro only checks kubectl calls written as shell commands"
@@ -504,21 +553,33 @@ def _shell(args: list[str], redirs: list[tuple[str, str]], scan: Scan, depth: in
             if login:  # /etc/profile and ~/.profile rebuild PATH before the -c string runs
                 reset = f"`{_q(shown, 60)}` starts a login shell, whose start-up files reset PATH,"
                 scan.path_change = reset
-            walk(rest[0], scan, depth + 1)
+            _code(rest[0], scan, depth + 1)
             if reset is not None and scan.path_change == reset:
                 scan.path_change = outer
         return
     stdin = [target for op, target in redirs if op in ("<<", "<<<")]
     if not rest and stdin:
         for script in stdin:
-            walk(script, scan, depth + 1)
+            _code(script, scan, depth + 1)
+        return
+    if not rest:  # piped in or from <( ): text made while the command runs, never seen here
+        scan.hidden.append(f"`{_q(shown)}` runs a script from stdin, which kro cannot see")
         return
     if scan.mentions:
-        what = "a script file" if rest else "a script from stdin"
+        what = "a script file"
         scan.problems.append(
             f"`{_q(shown)}` runs {what} that kro cannot see while the command mentions kubectl; "
             "run the kubectl calls as shell commands of their own"
         )
+
+
+def _code(text: str, scan: Scan, depth: int) -> None:
+    """Walk text a shell runs as code (eval, sh -c, a here-doc fed to a shell)."""
+    scan.in_code += 1
+    try:
+        walk(text, scan, depth)
+    finally:
+        scan.in_code -= 1
 
 
 @dataclass
@@ -629,7 +690,7 @@ def _xargs(w: Wrapped) -> None:
 def _watch(w: Wrapped) -> None:
     _, rest = _skip_options(w.args, "nq", ("--interval", "--equexit"))
     if rest:
-        walk(" ".join(rest), w.scan, w.depth + 1)  # watch hands its words to sh -c
+        _code(" ".join(rest), w.scan, w.depth + 1)  # watch hands its words to sh -c
 
 
 def _find(w: Wrapped) -> None:
@@ -648,9 +709,9 @@ def _flock(w: Wrapped) -> None:
     opts, rest = _skip_options(w.args, "cEw", ("--command", "--conflict-exit-code", "--timeout", "--wait"))
     for k, opt in enumerate(opts):
         if opt in ("-c", "--command") and k + 1 < len(opts):
-            walk(opts[k + 1], w.scan, w.depth + 1)
+            _code(opts[k + 1], w.scan, w.depth + 1)
         elif opt.startswith("--command="):
-            walk(opt.split("=", 1)[1], w.scan, w.depth + 1)
+            _code(opt.split("=", 1)[1], w.scan, w.depth + 1)
     w.run(rest[1:])
 
 

@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -149,25 +150,48 @@ def test_hook_direct_binary_denied_even_when_allowed() -> None:
 
 
 @pytest.mark.parametrize(
-    ("stdin", "denied"),
+    ("stdin", "blocked"),
     [
         pytest.param(payload("kubectl delete pod x", tool="Read"), False, id="other-tool"),
-        pytest.param(json.dumps({"tool_name": "Bash", "tool_input": {}}), False, id="no-command"),
-        pytest.param("not json", False, id="garbage"),
+        pytest.param(
+            json.dumps({"tool_name": "Bash", "tool_input": {}}), True, id="hook.bad-input-no-command"
+        ),
+        pytest.param("not json", True, id="hook.bad-input-garbage"),
         pytest.param(
             '{"tool_name": "Bash", "tool_input": {"command": "kubectl delete',
             True,
-            id="cut-mentioning-kubectl",
+            id="hook.bad-input-cut",
         ),
     ],
 )
-def test_hook_odd_payloads(stdin: str, denied: bool) -> None:
-    """Payloads it cannot use pass, unless they mention kubectl (a broken hook must not fail open)."""
-    code, decision, _ = run_hook(stdin)
-    assert code == 0
-    assert (decision is not None) == denied
-    if denied:
-        assert "kro's hook failed" in denial(decision)
+def test_hook_odd_payloads(stdin: str, blocked: bool, state_home: Path) -> None:
+    """Another tool's payload passes; one the hook cannot read is refused the blocking way (Claude Code's
+    protocol: exit 2, the reason on stderr), and the refusal is audited."""
+    code, decision, stderr = run_hook(stdin)
+    assert code == (2 if blocked else 0)
+    assert (decision is not None) == blocked
+    if blocked:
+        assert "kro cannot check the call it carries (fail closed)" in denial(decision)
+        assert "fail closed" in stderr
+        log = state_home / "kro" / "audit.jsonl"
+        assert json.loads(log.read_text().splitlines()[-1])["rule"] == "hook.bad-input"
+
+
+def test_hook_binary_input_is_refused(state_home: Path) -> None:
+    """Binary bytes on stdin: refused with exit 2, never a silent pass."""
+    proc = subprocess.run(HOOK, input=b"\xff\x00\xfe" * 100, capture_output=True, timeout=60, check=False)
+    assert proc.returncode == 2
+    assert b"is not JSON" in proc.stderr
+
+
+def test_hook_limits_decide_at_once() -> None:
+    """The hook process answers a 2 MB command and 40 nested $( ) with a refusal naming the limit."""
+    for command, limit in (("echo " + "a" * 2_000_000, "65,536"), ("echo $(" * 40 + ")" * 40, "levels deep")):
+        started = time.monotonic()
+        code, decision, _ = run_hook(payload(command))
+        assert code == 0
+        assert limit in denial(decision)
+        assert time.monotonic() - started < 10, "a process start plus well under a second of work"
 
 
 def test_hook_fails_closed_on_a_damaged_session(tmp_path: Path) -> None:
