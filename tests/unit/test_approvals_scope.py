@@ -94,26 +94,44 @@ def test_only_the_commands_allowlist_is_queued(argv: list[str], rule: str | None
     [
         pytest.param(["scale", "deploy/web", "--replicas=3"], None, id="queued-scale"),
         pytest.param(["-n", "demo", "delete", "pod", "x"], None, id="queued-namespace"),
-        pytest.param(["patch", "deploy/web", "-p", '{"spec":{"replicas":2}}'], None, id="queued-patch-inline"),
-        pytest.param(["label", "pod", "x", "a=b", "-s", "https://127.0.0.1:1"], R.APPROVAL_IDENTITY,
-                     id="approval.identity-server-short"),  # fmt: skip
-        pytest.param(["annotate", "pod", "x", "a=b", "--kubeconfig=./evil.kubeconfig"], R.APPROVAL_IDENTITY,
-                     id="approval.identity-kubeconfig"),  # fmt: skip
-        pytest.param(["label", "pod", "x", "a=b", "--context=prod"], R.APPROVAL_IDENTITY,
-                     id="approval.identity-even-the-pinned-context"),  # fmt: skip
-        pytest.param(["label", "pod", "x", "a=b", "-o", "go-template-file=/home/u/.ssh/id_rsa"],
-                     R.APPROVAL_LOCAL_INPUT, id="approval.local-input-template-file"),  # fmt: skip
+        pytest.param(
+            ["patch", "deploy/web", "-p", '{"spec":{"replicas":2}}'], None, id="queued-patch-inline"
+        ),
+        pytest.param(
+            ["label", "pod", "x", "a=b", "-s", "https://127.0.0.1:1"],
+            R.APPROVAL_IDENTITY,
+            id="approval.identity-server-short",
+        ),
+        pytest.param(
+            ["annotate", "pod", "x", "a=b", "--kubeconfig=./evil.kubeconfig"],
+            R.APPROVAL_IDENTITY,
+            id="approval.identity-kubeconfig",
+        ),
+        pytest.param(
+            ["label", "pod", "x", "a=b", "--context=prod"],
+            R.APPROVAL_IDENTITY,
+            id="approval.identity-even-the-pinned-context",
+        ),
+        pytest.param(
+            ["label", "pod", "x", "a=b", "-o", "go-template-file=/home/u/.ssh/id_rsa"],
+            R.APPROVAL_LOCAL_INPUT,
+            id="approval.local-input-template-file",
+        ),
         pytest.param(["apply", "-f", "x.yaml"], R.APPROVAL_LOCAL_INPUT, id="approval.local-input-apply-f"),
-        pytest.param(["run", "x", "--image=busybox", "-it"], R.APPROVAL_LOCAL_INPUT,
-                     id="approval.local-input-run-it"),  # fmt: skip
+        pytest.param(
+            ["run", "x", "--image=busybox", "-it"], R.APPROVAL_LOCAL_INPUT, id="approval.local-input-run-it"
+        ),
         pytest.param(["label", "pod", "x", "a=b", "-v=9"], R.APPROVAL_FLAG, id="approval.flag-verbosity"),
         pytest.param(["label", "pods", "--all", "a=b"], R.APPROVAL_FLAG, id="approval.flag-all"),
         pytest.param(["delete", "pods", "-l", "a=b"], R.APPROVAL_FLAG, id="approval.flag-selector"),
         pytest.param(["delete", "pod", "x", "-A"], R.APPROVAL_FLAG, id="approval.flag-all-namespaces"),
         pytest.param(["edit", "deploy/web"], R.APPROVAL_SCOPE, id="approval.scope-edit"),
         pytest.param(["config", "use-context", "x"], R.APPROVAL_SCOPE, id="approval.scope-config"),
-        pytest.param(["create", "deploy", "w", "--image=x", "--edit"], R.APPROVAL_SCOPE,
-                     id="approval.scope-parse-error"),  # fmt: skip
+        pytest.param(
+            ["create", "deploy", "w", "--image=x", "--edit"],
+            R.APPROVAL_SCOPE,
+            id="approval.scope-parse-error",
+        ),
     ],
 )
 def test_what_is_queued(argv: list[str], rule: str | None) -> None:
@@ -126,7 +144,9 @@ def test_a_refusal_says_why_and_keeps_the_verb() -> None:
     assert refused is not None
     assert not refused.allowed
     assert refused.verb == "label"
-    assert refused.reason.startswith("'label' is a mutating command; --server=https://127.0.0.1:1 changes who")
+    assert refused.reason.startswith(
+        "'label' is a mutating command; --server=https://127.0.0.1:1 changes who"
+    )
 
 
 @pytest.mark.parametrize(
@@ -152,11 +172,21 @@ def test_a_refusal_says_why_and_keeps_the_verb() -> None:
         ),
         pytest.param(
             ["create", "deployment", "w", "--image=x", "--", "sh", "-c", "sleep 1"],
-            ["create", "deployment", "--context=prod", "--namespace=web", "w", "--image=x", "--", "sh", "-c",
-             "sleep 1"],
+            [
+                "create",
+                "deployment",
+                "--context=prod",
+                "--namespace=web",
+                "w",
+                "--image=x",
+                "--",
+                "sh",
+                "-c",
+                "sleep 1",
+            ],
             ["--dry-run=server", "-o", "yaml"],
             id="create-after-dash-kept-last",
-        ),  # fmt: skip
+        ),
     ],
 )
 def test_rebuilt_run_and_preview(argv: list[str], run: list[str], preview: list[str]) -> None:
@@ -175,8 +205,12 @@ def test_no_preview_without_a_dry_run_flag() -> None:
 @pytest.mark.parametrize(
     ("argv", "targets", "precondition"),
     [
-        pytest.param(["scale", "deploy/web", "--replicas=3"], ["deploy/web"], ["--resource-version=7"],
-                     id="scale-one-object"),  # fmt: skip
+        pytest.param(
+            ["scale", "deploy/web", "--replicas=3"],
+            ["deploy/web"],
+            ["--resource-version=7"],
+            id="scale-one-object",
+        ),
         pytest.param(["label", "pods", "x", "a=b"], ["pods", "x"], ["--resource-version=7"], id="label"),
         pytest.param(["delete", "pod", "a", "b"], ["pod", "a", "b"], [], id="delete-two-no-precondition"),
         pytest.param(["drain", "node-1"], ["node", "node-1"], [], id="drain-names-a-node"),
