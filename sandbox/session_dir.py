@@ -31,7 +31,7 @@ sys.path[:0] = {paths!r}
 import kro
 kro.__path__ += {package_paths!r}
 from kro.shims.shim import main
-raise SystemExit(main({tool!r}, __file__, sys.argv[1:]))
+{handler}raise SystemExit(main({tool!r}, __file__, sys.argv[1:]{handler_arg}))
 """
 _SH_TEMPLATE = """#!/bin/sh
 # kro {tool} shim: every call is decided by the read-only policy, pinned and audited.
@@ -39,7 +39,7 @@ exec '{python}' -IS -c 'import sys; sys.path[:0] = {paths!r}
 import kro
 kro.__path__ += {package_paths!r}
 from kro.shims.shim import main
-raise SystemExit(main({tool!r}, sys.argv[1], sys.argv[2:]))' "$0" "$@"
+{handler}raise SystemExit(main({tool!r}, sys.argv[1], sys.argv[2:]{handler_arg}))' "$0" "$@"
 """
 _MAX_SHEBANG = 200
 
@@ -165,11 +165,17 @@ def package_paths() -> list[str]:
     return [p for p in parents if p not in kro.__path__]
 
 
-def shim_script(tool: str) -> str:
+# An approvals session's shims hand the pipeline the approvals handler (the core imports no kro.approvals).
+_APPROVALS_HANDLER = "from kro.approvals.hook import answer_blocked\n"
+
+
+def shim_script(tool: str, approvals: bool = False) -> str:
     """The text of one shim: a direct shebang to this Python, or a sh wrapper when the path is long."""
     python = sys.executable
     template = SHIM_TEMPLATE if len(python) < _MAX_SHEBANG and " " not in python else _SH_TEMPLATE
-    return template.format(python=python, paths=import_paths(), package_paths=package_paths(), tool=tool)
+    handler, handler_arg = (_APPROVALS_HANDLER, ", answer_blocked") if approvals else ("", "")
+    return template.format(python=python, paths=import_paths(), package_paths=package_paths(), tool=tool,
+                           handler=handler, handler_arg=handler_arg)  # fmt: skip
 
 
 def new_session_dir(root: Path) -> Path:
@@ -204,7 +210,7 @@ def install(session: Session) -> None:
     write_session(session, str(path / SESSION_FILE))
     for tool in ("kubectl", "kubetail"):
         target = path / "bin" / tool
-        target.write_text(shim_script(tool))
+        target.write_text(shim_script(tool, bool(session.approvals)))
         os.chmod(target, 0o700)
 
 

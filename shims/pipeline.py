@@ -23,10 +23,14 @@ from kro.shims.outcome import Failure, Outcome, RunResult
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import re
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     from kro.shims.session import Session
     from kro.shims.sinks import Feed, Sink
+
+    # A front end's handler for a verb.mutating block (approvals): it writes the call's audit record and
+    # answer itself and returns the exit code (args: session, inv, decision, log, call, began, io).
+    BlockedHandler = Callable[[Session, Invocation, Decision, AuditLog, Call, float, executor.Stdio], int]
 
 # Plain mode honours a call's own --request-timeout for the whole call (kubectl applies it to each request,
 # not to an exec credential plugin); kubectl gets this long to report its own timeout first.
@@ -58,10 +62,12 @@ def run_call(
     *,
     started: float | None = None,
     audit_as: str | None = None,
+    on_blocked: BlockedHandler | None = None,
 ) -> Outcome:
     """Decide, audit, run and deliver one call; the typed outcome (or exec the tool: plain, unbounded).
 
     `audit_as` names the front end in the audit log (e.g. "mcp"); the policy is the tool's own.
+    `on_blocked` answers a verb.mutating block instead of the sink (approvals sessions pass theirs).
     """
     began = time.monotonic() if started is None else started
     args = list(argv)
@@ -71,12 +77,9 @@ def run_call(
     call = Call(session.id, audit_as or tool, args, session.context, new_call_id())
     try:
         with AuditLog.open(session.audit_log) as log:
-            if session.approvals and plan.decision.rule == "verb.mutating" and sink.name != "data":
-                # Approvals call point: queue the mutation, or answer an identical re-run once with the
-                # approved run's recorded result (kro/approvals/hook.py writes the audit record and answer).
-                from kro.approvals.hook import answer_blocked
-
-                code = answer_blocked(session, inv, plan.decision, log, call, began, sink.io)
+            if on_blocked is not None and plan.decision.rule == "verb.mutating" and sink.name != "data":
+                # The front end's handler (approvals) writes the audit record and the answer itself.
+                code = on_blocked(session, inv, plan.decision, log, call, began, sink.io)
                 blocked = Outcome(plan.decision, session.context, session.notice, failure=plan.failure)
                 return blocked._replace(exit_code=code)
             log.call(call, plan.decision, began, execs=execs)

@@ -36,13 +36,23 @@ API_BODY = "api.body"
 API_BOUND = "api.bound"
 API_REWRITE = "api.rewrite"
 API_UPSTREAM = "api.upstream"
+# Approvals (kro/approvals/scope.py): why a blocked mutation is not queued; decided at queue time.
+APPROVAL_IDENTITY = "approval.identity"
+APPROVAL_FLAG = "approval.flag"
+APPROVAL_LOCAL_INPUT = "approval.local-input"
+APPROVAL_SCOPE = "approval.scope"
 
 READ_ONLY = "this session is read-only"
 
 
+def mutation(verb: str) -> str:
+    """The clause naming a mutating command (approvals follow it with their own advice)."""
+    return f"'{verb}' is a mutating command"
+
+
 def mutating(verb: str) -> str:
     """Reason for a command that changes the cluster or the kubeconfig."""
-    return f"'{verb}' is a mutating command; {READ_ONLY}, so ask the user to run it if it is needed"
+    return f"{mutation(verb)}; {READ_ONLY}, so ask the user to run it if it is needed"
 
 
 def interactive(verb: str) -> str:

@@ -9,22 +9,34 @@ from kro.shims import executor
 from kro.shims.errors import guarded
 from kro.shims.session import SESSION_FILE, Session, load_session
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from kro.shims.pipeline import BlockedHandler
+
 
 def serve(
-    session: Session, tool: str, argv: list[str], io: executor.Stdio, started: float | None = None
+    session: Session,
+    tool: str,
+    argv: list[str],
+    io: executor.Stdio,
+    started: float | None = None,
+    on_blocked: BlockedHandler | None = None,
 ) -> int:
     """One call of `session` on `io` (this process's stdio, or a broker client's): the exit code.
 
     The session's output settings choose the sink; plain mode without a bound execs the tool instead.
+    `on_blocked` is the approvals handler when the session has approvals on (see run_call).
     """
     from kro.shims.pipeline import run_call
     from kro.shims.sinks import for_session
 
-    return run_call(session, tool, argv, for_session(session, io), started=started).exit_code
+    sink = for_session(session, io)
+    return run_call(session, tool, argv, sink, started=started, on_blocked=on_blocked).exit_code
 
 
-def main(tool: str, script: str, argv: list[str]) -> int:
-    """Entry point of the bin/kubectl and bin/kubetail scripts a session holds."""
+def main(tool: str, script: str, argv: list[str], on_blocked: BlockedHandler | None = None) -> int:
+    """Entry point of the bin/kubectl and bin/kubetail scripts a session holds (an approvals session's
+    scripts pass the approvals handler)."""
     started = time.monotonic()
 
     def body() -> int:
@@ -35,6 +47,6 @@ def main(tool: str, script: str, argv: list[str]) -> int:
 
             return forward(session.broker, session.broker_token, tool, argv, session.output, session.context,
                            reply_timeout(session))  # fmt: skip
-        return serve(session, tool, argv, executor.DIRECT, started)
+        return serve(session, tool, argv, executor.DIRECT, started, on_blocked)
 
     return guarded("kro", body)

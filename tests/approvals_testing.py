@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import select
 import subprocess
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -93,6 +95,56 @@ def kro(env: Mapping[str, str], *args: str, timeout: float = 120) -> subprocess.
         stdin=subprocess.DEVNULL,
         check=False,
     )
+
+
+class Terminal:
+    """`kro ARGS` on a pseudo-terminal of its own (its /dev/tty), answered prompt by prompt."""
+
+    def __init__(self, env: Mapping[str, str], *args: str) -> None:
+        import pty
+
+        self.pid, self.fd = pty.fork()
+        if self.pid == 0:  # the child: exec kro on the pty
+            os.execve(str(BIN / "kro"), [str(BIN / "kro"), *args], dict(env))
+        self.text = ""
+
+    def expect(self, snippet: str, timeout: float = 60) -> str:
+        """Read until `snippet` has been printed (after what was read before); the text so far."""
+        deadline = time.monotonic() + timeout
+        start = len(self.text)
+        while snippet not in self.text[start:]:
+            left = deadline - time.monotonic()
+            assert left > 0, f"{snippet!r} not printed; got {self.text!r}"
+            ready, _, _ = select.select([self.fd], [], [], left)
+            if ready:
+                try:
+                    chunk = os.read(self.fd, 4096)
+                except OSError:
+                    chunk = b""
+                assert chunk, f"kro ended before printing {snippet!r}; got {self.text!r}"
+                self.text += chunk.decode(errors="replace")
+        return self.text
+
+    def answer(self, line: str) -> None:
+        """Type `line` and Enter."""
+        os.write(self.fd, line.encode() + b"\n")
+
+    def finish(self, timeout: float = 120) -> int:
+        """Read to the end; kro's exit code."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([self.fd], [], [], 1)
+            if ready:
+                try:
+                    chunk = os.read(self.fd, 4096)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                self.text += chunk.decode(errors="replace")
+        _, status = os.waitpid(self.pid, 0)
+        os.close(self.fd)
+        return os.waitstatus_to_exitcode(status)
 
 
 def pending(env: Mapping[str, str]) -> list[dict[str, Any]]:

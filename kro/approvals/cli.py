@@ -25,7 +25,7 @@ from kro.approvals.store import (
 from kro.shims import rules as R
 from kro.shims.audit import AuditLog, Call
 from kro.shims.decide import decide_invocation, parse_argv
-from kro.shims.model import Decision, Pins
+from kro.shims.model import Decision, Invocation, Pins
 
 WATCH_SECONDS = 2.0
 RUN_SECONDS = 600.0  # the approved run itself (a drain or a delete that waits can take minutes)
@@ -133,16 +133,17 @@ def _refuse(entry: Registered, request: Request, tool: str, error: ApprovalError
     raise error
 
 
-def _confirm(request: Request) -> None:
+def _ask(request: Request, question: str, refusal: str) -> None:
     """Ask on the controlling terminal (not stdin, which a script could fill); ApprovalError on no."""
     try:
         fd = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY | os.O_CLOEXEC)
     except OSError:
         raise ApprovalError(
-            f"no terminal to confirm on; run 'kro approve {request.id}' at a terminal, or pass --yes"
+            f"no terminal to ask on, so nothing was sent to the cluster; run 'kro approve {request.id}' at a "
+            "terminal, or pass --yes"
         ) from None
     try:
-        os.write(fd, b"Run it once, with your credentials? [y/N] ")
+        os.write(fd, question.encode() + b" [y/N] ")
         line = b""
         while not line.endswith(b"\n") and len(line) < 64:
             chunk = os.read(fd, 64)
@@ -152,7 +153,7 @@ def _confirm(request: Request) -> None:
     finally:
         os.close(fd)
     if line.decode(errors="replace").strip().lower() not in ("y", "yes"):
-        raise ApprovalError(f"not confirmed; request {request.id} is still pending (deny it with kro deny)")
+        raise ApprovalError(f"{refusal}; request {request.id} is still pending (deny it with kro deny)")
 
 
 def _show(entry: Registered, request: Request, run_argv: list[str], kubeconfigs: list[str]) -> None:
@@ -172,18 +173,35 @@ def _indent(text: str) -> str:
     return "".join(f"  | {line}\n" for line in text.rstrip("\n").split("\n")) if text.strip() else ""
 
 
+def _preview(kubectl: str, inv: Invocation, run_argv: list[str], target_args: list[str], pins: list[str],
+             env: dict[str, str], seconds: float) -> runner.Bound:  # fmt: skip
+    """Read the targets' uid/resourceVersion, then show the server-side dry run; what was previewed."""
+    bound = runner.target_state(kubectl, target_args, pins, env, seconds)
+    for line in bound.lines():
+        sys.stdout.write(f"target:       {line}\n")
+    dry = scope.preview(inv, run_argv)
+    if dry is None:
+        sys.stdout.write("preview: none (kubectl has no server-side dry run for this command)\n")
+    else:
+        seen = runner.run(kubectl, dry, env, seconds)
+        sys.stdout.write(f"preview (kubectl {shlex.join(dry)}; exit {seen.exit_code}):\n")
+        sys.stdout.write(_indent(seen.stdout) + _indent(seen.stderr))
+    sys.stdout.flush()
+    return bound
+
+
 def approve_main(argv: list[str]) -> int:
     """Entry point of `kro approve`."""
     parser = argparse.ArgumentParser(
         prog="kro approve",
         description=(
-            "Show request N (argv, context, a server-side dry run with your credentials), ask, then run it "
-            "once with your own kubectl and kubeconfig, pinned to the session's context. The agent gets "
-            "the recorded result when it runs the identical command again."
+            "Show request N and the command kro rebuilt from it; when you ask, a server-side dry run with "
+            "your credentials; then run it once with your own kubectl and kubeconfig, on the session's "
+            "pinned context. The agent gets the recorded result when it runs the identical command again."
         ),
     )
     parser.add_argument("id", type=int, metavar="N", help="the request id (see kro approvals)")
-    parser.add_argument("--yes", action="store_true", help="do not ask (for scripts)")
+    parser.add_argument("--yes", action="store_true", help="do not ask: preview, then run (for scripts)")
     parser.add_argument("--kubeconfig", metavar="PATH",
                         help="your kubeconfig (default: the files the session was started from)")  # fmt: skip
     args = parser.parse_args(argv)
@@ -196,33 +214,48 @@ def approve_main(argv: list[str]) -> int:
         _refuse(entry, request, "kro approve",
                 ApprovalError(f"request {request.id} is {request.state(now)}{by}; it will not run "
                               "(an approval is used once; the agent can ask again)"), started)  # fmt: skip
+    # The request file is the agent's text (in a seatbelt session the agent can write it): judged again here.
     inv = parse_argv(request.tool, request.argv)
     decision = decide_invocation(inv, Pins(entry.context, ()))
-    why_not = scope.not_queued(inv, decision) if decision.rule == R.MUTATING else "it is not a plain mutation"
-    if why_not:
+    refused = scope.not_queued(inv, decision) if decision.rule == R.MUTATING else decision
+    if refused is not None or request.context != entry.context:
+        why = refused.reason if refused is not None else "its context is not the session's"
         _refuse(entry, request, "kro approve",
-                ApprovalError(f"request {request.id} cannot be approved: {why_not}"), started)  # fmt: skip
+                ApprovalError(f"request {request.id} cannot be approved: {why}"), started)  # fmt: skip
     kubeconfigs = [args.kubeconfig] if args.kubeconfig else list(entry.kubeconfig)
     env = runner.user_env(os.environ, kubeconfigs)
     kubectl = runner.kubectl_path(os.environ)
-    run_argv = scope.pinned(inv, entry.context, request.namespace)
+    run_argv = scope.rebuild(inv, entry.context, request.namespace)
+    target_args = scope.targets(inv)
+    pins = scope.pins(entry.context, request.namespace)
     _show(entry, request, run_argv, kubeconfigs)
-    dry = scope.preview(inv, run_argv)
-    if dry is None:
-        sys.stdout.write("preview: none (kubectl has no server-side dry run for this command)\n")
-    else:
-        seen = runner.run(kubectl, dry, env, entry.request_timeout)
-        sys.stdout.write(f"preview (kubectl {shlex.join(dry)}; exit {seen.exit_code}):\n")
-        sys.stdout.write(_indent(seen.stdout) + _indent(seen.stderr))
-    sys.stdout.flush()
-    if not args.yes:
-        _confirm(request)
+    if not args.yes:  # looking sends nothing: the preview runs with the user's credentials, so it is asked
+        _ask(request, f"Preview it with a server-side dry run, as you, on context {entry.context}?",
+             "no preview asked for")  # fmt: skip
+    while True:
+        bound = _preview(kubectl, inv, run_argv, target_args, pins, env, entry.request_timeout)
+        if not args.yes:
+            _ask(request, "Run it once, with your credentials?", "not confirmed")
+        current = runner.target_state(kubectl, target_args, pins, env, entry.request_timeout)
+        if current == bound:
+            break
+        sys.stdout.write("the target changed since the preview:\n"
+                         + "".join(f"  was: {line}\n" for line in bound.lines())
+                         + "".join(f"  now: {line}\n" for line in current.lines()))  # fmt: skip
+        if args.yes:
+            _refuse(entry, request, "kro approve",
+                    ApprovalError(f"request {request.id}'s target changed after its preview; nothing was run "
+                                  f"(run 'kro approve {request.id}' again to see the new preview)"),
+                    started)  # fmt: skip
+        sys.stdout.write("here is the new preview; answer again\n")
+    run_argv += scope.precondition(inv, target_args, bound.resource_version())
     approver = _user()
     claimed = queue.claim(request, approver, time.time())
+    seen = f"; bound to {', '.join(bound.lines())}" if bound.objects else ""
     _audit(entry, "kro approve", list(request.argv),
            Decision(True, "approval.approved",
                     f"request {request.id} approved by {approver} (uid {os.getuid()}) at "
-                    f"{rfc3339(claimed.decided or 0)}; argv sha256 {request.hash}", None),
+                    f"{rfc3339(claimed.decided or 0)}; argv sha256 {request.hash}{seen}", None),
            None, started)  # fmt: skip
     run_started = time.monotonic()
     result = runner.run(kubectl, run_argv, env, RUN_SECONDS)

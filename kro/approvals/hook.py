@@ -1,9 +1,10 @@
 """The shim's approvals call point: a blocked mutation is queued, or answered once with its approved result.
 
-Called from the blocked branch of the call pipeline (shims/pipeline.py, which the --confine broker also
-runs, outside the sandbox) when the session has approvals on and the rule is verb.mutating. It writes the
-call's one audit line and the answer, and returns the exit code. Mutations outside the approvals'
-scope (kubeconfig edits, local files) are blocked as usual, the reason saying why they were not queued.
+Passed to the call pipeline as its blocked-call handler (shims/pipeline.py `run_call(on_blocked=...)`; the
+shims of an approvals session and the --confine broker, outside the sandbox, pass it) and called for a
+verb.mutating block. It writes the call's one audit line and the answer, and returns the exit code. A
+mutation kro would not rebuild as asked (identity, target, file-reading or other flags; kubeconfig edits)
+is refused at once with its approval.* rule (kro/approvals/scope.py), and nothing is queued.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import time
 from kro.approvals import scope
 from kro.approvals.store import Queue, Request, rfc3339
 from kro.shims import envelope, json_codec
+from kro.shims import rules as R
 from kro.shims.audit import AuditLog, Call
 from kro.shims.errors import ExitStatus
 from kro.shims.executor import Stdio
@@ -24,16 +26,20 @@ CONTENT_CAP = 16 * 1024
 
 def answer_blocked(session: Session, inv: Invocation, decision: Decision, audit: AuditLog, call: Call,
                    started: float, io: Stdio) -> int:  # fmt: skip
-    """Queue or answer the blocked call `inv` (or block it saying why it is not queued); its exit code."""
-    why_not = scope.not_queued(inv, decision)
+    """Queue or answer the blocked call `inv` (or block it saying why it is not queued); its exit code.
+
+    The pipeline's blocked-call handler (shims/pipeline.py `run_call(on_blocked=...)`) for approvals sessions.
+    """
+    refused = scope.not_queued(inv, decision)
+    if refused is not None:
+        return _blocked(session, io, audit, call, refused, started)
     queue = Queue(session.approvals)
     entry = queue.entry(session.id)
+    clause = R.mutation(decision.verb or "kubectl")
     if entry is None:
-        why_not = "this session's approval queue is gone, so nothing was queued; ask the user to run it"
-    if why_not is not None:
-        blocked = decision._replace(reason=f"{_clause(decision)}; {why_not}")
-        return _blocked(session, io, audit, call, blocked, started)
-    assert entry is not None
+        gone = f"{clause}; this session's approval queue is gone, so nothing was queued"
+        gone += "; ask the user to run it"
+        return _blocked(session, io, audit, call, decision._replace(reason=gone), started)
     kind, request = queue.submit(entry, inv.tool, list(inv.argv), scope.namespace_of(inv, entry.namespace),
                                  time.time())  # fmt: skip
     if kind == "result" and request.status == "approved":
@@ -49,21 +55,16 @@ def answer_blocked(session: Session, inv: Invocation, decision: Decision, audit:
                         started, request)  # fmt: skip
     if kind == "running":
         reason = (
-            f"{_clause(decision)}; request {request.id} was approved and is running now; run the identical "
+            f"{clause}; request {request.id} was approved and is running now; run the identical "
             "command again in a few seconds to get its result"
         )
     else:
         reason = (
-            f"{_clause(decision)}; queued as request {request.id}; ask the user to approve it with "
+            f"{clause}; queued as request {request.id}; ask the user to approve it with "
             f"`kro approve {request.id}` (it expires at {rfc3339(request.expires)}), then run the "
             "identical command again to get its result"
         )
     return _blocked(session, io, audit, call, decision._replace(reason=reason), started, request)
-
-
-def _clause(decision: Decision) -> str:
-    """The policy's reason without its 'ask the user to run it' advice, which approvals replace."""
-    return decision.reason.split(";", 1)[0]
 
 
 def _blocked(session: Session, io: Stdio, audit: AuditLog, call: Call, decision: Decision, started: float,

@@ -1,8 +1,9 @@
-"""Run an approved request's argv (or its dry run) with the approving user's own kubectl and kubeconfig.
+"""Run an approved request's rebuilt argv (or its dry run) with the approving user's kubectl and kubeconfig.
 
-Never through the agent's session: the real kubectl found on the user's PATH (never a shim), the
-user's environment without kubectl overrides, KUBECONFIG set to the files the session was launched
-from (or --kubeconfig), and the argv pinned to the session's context and namespace.
+Never through the agent's session: the real kubectl found on the user's PATH (never a shim), started by
+the one executor (kro.shims.executor), the user's environment without kubectl overrides, KUBECONFIG set
+to the files the session was launched from (or --kubeconfig), and the argv kro rebuilt and pinned to the
+session's context and namespace (kro/approvals/scope.py).
 """
 
 from __future__ import annotations
@@ -10,6 +11,9 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import orjson
 
 from kro.approvals.store import OUTPUT_CAP, Result
 from kro.sandbox.session_dir import find_real
@@ -52,3 +56,43 @@ def run(path: str, argv: list[str], env: dict[str, str], seconds: float) -> Resu
     if done.timed_out:
         stderr += f"\nkro: kubectl did not finish within {seconds:g} s and was stopped\n"
     return Result(done.exit_code, b"".join(chunks).decode("utf-8", "replace"), stderr, time.time(), truncated)
+
+
+@dataclass(frozen=True)
+class Bound:
+    """What an approval is bound to: (KIND/NAME, uid, resourceVersion) of each target, and a get's error."""
+
+    objects: tuple[tuple[str, str, str], ...] = ()
+    problem: str = ""
+
+    def lines(self) -> list[str]:
+        """One line per target (and the error), for the user."""
+        out = [f"{name} uid={uid} resourceVersion={version}" for name, uid, version in self.objects]
+        return out + ([self.problem] if self.problem else [])
+
+    def resource_version(self) -> str:
+        """The resourceVersion of the one target ('' unless there is exactly one and no error)."""
+        return self.objects[0][2] if len(self.objects) == 1 and not self.problem else ""
+
+
+def target_state(path: str, target_args: list[str], pins: list[str], env: dict[str, str],
+                 seconds: float) -> Bound:  # fmt: skip
+    """The uid and resourceVersion of each object `target_args` names, read with the pinned context."""
+    if not target_args:
+        return Bound()
+    done = run(path, ["get", *pins, *target_args, "-o", "json"], env, seconds)
+    try:
+        doc = orjson.loads(done.stdout) if done.stdout.strip() else {}
+    except orjson.JSONDecodeError:
+        doc = {}
+    doc = doc if isinstance(doc, dict) else {}
+    items = doc.get("items") or [] if str(doc.get("kind", "")).endswith("List") else [doc] if doc else []
+    found = []
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        meta = item.get("metadata") or {}
+        found.append((f"{item.get('kind', '?')}/{meta.get('name', '?')}", str(meta.get("uid", "")),
+                      str(meta.get("resourceVersion", ""))))  # fmt: skip
+    problem = f"(kubectl get exited {done.exit_code}: {done.stderr.strip()[:300]})" if done.exit_code else ""
+    return Bound(tuple(sorted(found)), problem)

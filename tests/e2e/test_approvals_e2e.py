@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from approvals_testing import (
     SCALE,
+    Terminal,
     audit_lines,
     kro,
     start_agent,
@@ -109,7 +110,7 @@ def test_approved_scale_is_one_write_by_the_approver(web: RealCluster, tmp_path:
     events = settled_audit_events(web)[start:]
     [write] = _scale_writes(events)
     assert write["user"]["username"] == ADMIN_USER
-    assert write["verb"] == "patch"
+    assert write["verb"] == "update"  # kubectl scale --resource-version: bound to the previewed object
     assert write["objectRef"]["subresource"] == "scale"
     assert write["responseStatus"]["code"] == 200
     dry = [e for e in write_violations(events, ADMIN_USER) if "dryRun" in e.get("requestURI", "")]
@@ -154,3 +155,51 @@ def test_denied_and_expired_requests_never_reach_the_server(web: RealCluster, tm
     assert agent.finish().returncode == 0
     assert _scale_writes(settled_audit_events(web)[start:]) == []
     assert _replicas(web) == 1
+
+
+def _uid(cluster: RealCluster) -> str:
+    done = kubectl(cluster, "get", "deploy/web", "-n", SEEDED_NAMESPACE, "-o", "jsonpath={.metadata.uid}",
+                   context=cluster.admin_context, check=True)  # fmt: skip
+    return done.stdout
+
+
+def test_a_target_replaced_after_the_preview_is_shown_again(web: RealCluster, tmp_path: Path) -> None:
+    """At a terminal: nothing is sent until the preview is asked for; the deployment is replaced (new uid)
+    between the preview and "y"; kro says so, previews again and asks again; the one write hits the new
+    object, as the pinned context's user (the kubeconfig's current context is the viewer)."""
+    env = _env(tmp_path)
+    agent = start_agent(_kro_run(web, tmp_path), [SCALE, "true"], tmp_path / "a", env)
+    n = _queued_id(agent.result(1)[2])
+    old_uid = _uid(web)
+    start = len(settled_audit_events(web))
+    term = Terminal(env, "approve", str(n))
+    term.expect("Preview it with a server-side dry run, as you, on context")
+    sent = [(e["verb"], e["requestURI"], e.get("userAgent")) for e in settled_audit_events(web)[start:]
+            if e["user"]["username"] == ADMIN_USER]  # fmt: skip
+    assert sent == [], "looking sent nothing"
+    term.answer("y")
+    term.expect("Run it once, with your credentials?")
+    assert f"uid={old_uid}" in term.text
+    kubectl(web, "delete", "deployment", "web", "-n", SEEDED_NAMESPACE, "--wait=true",
+            context=web.admin_context, check=True)  # fmt: skip
+    kubectl(web, "apply", "-f", "-", context=web.admin_context, input=_deployment(1), check=True)
+    new_uid = _uid(web)
+    assert new_uid != old_uid
+    term.answer("y")
+    term.expect("the target changed since the preview")
+    term.expect("Run it once, with your credentials?")
+    assert f"now: Deployment/web uid={new_uid}" in term.text
+    term.answer("y")
+    assert term.finish() == 0, term.text
+    assert "ran (exit 0)" in term.text
+    writes = _scale_writes(settled_audit_events(web)[start:])
+    assert [w["verb"] for w in writes] == ["delete", "create", "update"]  # the test's replacement, then kro's
+    write = writes[-1]
+    assert write["user"]["username"] == ADMIN_USER
+    assert write["objectRef"]["subresource"] == "scale"
+    assert _replicas(web) == 3
+    assert _uid(web) == new_uid
+    agent.go(2)
+    assert agent.finish().returncode == 0
+    approved = [r for r in audit_lines(tmp_path / "audit.jsonl") if r["rule"] == "approval.approved"]
+    assert [f"uid={new_uid}" in r["reason"] for r in approved] == [True]

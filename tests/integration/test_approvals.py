@@ -81,7 +81,7 @@ def test_queued_approved_once_result_returned_once_then_queued_anew(kro_session:
     sent = writes(cluster.requests()[before:])
     assert [(r["method"], r["path"], r["query"]) for r in sent] == [
         ("PATCH", SCALE_PATH, "dryRun=All"),  # the preview, a server-side dry run
-        ("PATCH", SCALE_PATH, ""),  # the one real write attempt
+        ("PUT", SCALE_PATH, ""),  # the one real write attempt, bound to the previewed resourceVersion
     ]
     assert kro(kro_session.env(), "approve", str(n), "--yes").returncode == 1, "single use"
 
@@ -111,13 +111,15 @@ def test_queued_approved_once_result_returned_once_then_queued_anew(kro_session:
     ]
     assert "approved by" in records[2]["reason"]
     assert "(uid " in records[2]["reason"]
-    assert records[3]["argv"] == [
+    assert records[3]["argv"][:5] == [
         "scale",
         "--context=kro-demo",
         "--namespace=demo",
         "deploy/web",
         "--replicas=3",
     ]
+    assert records[3]["argv"][5].startswith("--resource-version=")
+    assert "bound to Deployment/web uid=" in records[2]["reason"]
     assert all(problems(line.encode()) == [] for line in kro_session.audit_log.read_text().splitlines())
 
 
@@ -237,10 +239,12 @@ def test_mutations_that_read_local_files_are_not_queued(kro_session: KroSession,
     lines = done.stderr.splitlines()
     assert len(lines) == 3, done.stderr
     assert all(line.startswith("✘ BLOCKED:") for line in lines), done.stderr
-    assert "--filename reads local files" in lines[0]
+    assert "-f reads local files" in lines[0]
     assert "edit a kubeconfig" in lines[1]
     assert "needs an editor" in lines[2]
     assert "queued as request" not in done.stderr
+    rules = [r["rule"] for r in kro_session.audit()]
+    assert rules == ["approval.local-input", "approval.scope", "approval.scope"]
 
 
 def test_watch_lists_new_requests(kro_session: KroSession) -> None:
@@ -278,7 +282,7 @@ def test_watch_lists_new_requests(kro_session: KroSession) -> None:
 
 @pytest.mark.skipif(shutil.which("script") is None, reason="needs script(1) for a terminal")
 def test_confirmation_is_asked_on_the_terminal(kro_session: KroSession) -> None:
-    """Without --yes: 'n' leaves the request pending (nothing sent but the dry run), 'y' runs it."""
+    """Without --yes: the preview is asked for (no: nothing sent), then the run ('n' keeps it pending)."""
     cluster = kro_session.demo.cluster
     agent = start_agent(_kro_run(kro_session), [SCALE, "true"], kro_session.tmp / "a", kro_session.env())
     [request] = pending(kro_session.env())
@@ -289,12 +293,19 @@ def test_confirmation_is_asked_on_the_terminal(kro_session: KroSession) -> None:
         return subprocess.run(["script", "-qec", command, "/dev/null"], input=answer, env=kro_session.env(),
                               capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
 
-    refused = at_terminal("n\n")
+    looked = at_terminal("n\n")  # looking, then no preview: nothing reaches the server
+    will_run = "will run:     kubectl scale --context=kro-demo --namespace=demo deploy/web --replicas=3"
+    assert will_run in looked.stdout
+    assert "Preview it with a server-side dry run, as you, on context kro-demo? [y/N]" in looked.stdout
+    assert "no preview asked for" in looked.stdout
+    assert cluster.requests()[before:] == [], "looking sent nothing, not even a GET"
+    refused = at_terminal("y\nn\n")
     assert "Run it once, with your credentials? [y/N]" in refused.stdout
     assert "not confirmed" in refused.stdout
     assert [r["query"] for r in writes(cluster.requests()[before:])] == ["dryRun=All"]
     assert [r["id"] for r in pending(kro_session.env())] == [request["id"]]
-    accepted = at_terminal("y\n")
+    accepted = at_terminal("y\ny\n")
+    assert "target:       Deployment/web uid=" in accepted.stdout
     assert "ran (exit 1)" in accepted.stdout
     assert [r["query"] for r in writes(cluster.requests()[before:])] == ["dryRun=All", "dryRun=All", ""]
     agent.go(2)

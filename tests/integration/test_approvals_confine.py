@@ -121,7 +121,7 @@ def test_nothing_inside_the_sandbox_approves_its_own_request(base: Path) -> None
         assert f"request {n} was approved by" in err
         assert [(r["method"], r["query"]) for r in writes(cluster.requests())] == [
             ("PATCH", "dryRun=All"),
-            ("PATCH", ""),
+            ("PUT", ""),  # bound to the previewed resourceVersion
         ]
     rules = [r["rule"] for r in audit_lines(base / "logs" / "audit.jsonl")]
     assert rules.count("approval.run") == 1

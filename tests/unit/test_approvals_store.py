@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from kro.approvals import scope
 from kro.approvals.guard import markers
 from kro.approvals.store import (
     ApprovalError,
@@ -21,8 +20,6 @@ from kro.approvals.store import (
     argv_hash,
     process_start,
 )
-from kro.shims.decide import decide_argv
-from kro.shims.model import Pins
 
 ARGV = ["scale", "deploy/web", "--replicas=3"]
 NOW = 1_800_000_000.0
@@ -149,81 +146,6 @@ def test_queue_files_are_private(queue: Queue) -> None:
     files = ("lock", "next-id", "s1", "s1/1.json", "s1/session.json")
     for path in [queue.root, *(queue.root / f for f in files)]:
         assert path.stat().st_mode & 0o077 == 0, path
-
-
-@pytest.mark.parametrize(
-    ("argv", "why"),
-    [
-        pytest.param(ARGV, None, id="verb.mutating-scale-queued"),
-        pytest.param(["delete", "pod", "x"], None, id="verb.mutating-delete-queued"),
-        pytest.param(["rollout", "restart", "deploy/web"], None, id="verb.mutating-rollout-queued"),
-        pytest.param(["apply", "-f", "x.yaml"], "--filename reads local files", id="verb.mutating-file-not"),
-        pytest.param(["apply", "-k", "."], "--kustomize reads local files", id="verb.mutating-kustomize-not"),
-        pytest.param(
-            ["create", "configmap", "c", "--from-file=a"], "--from-file", id="verb.mutating-from-file"
-        ),
-        pytest.param(["run", "x", "--image=busybox", "-it"], "--stdin", id="verb.mutating-run-it-not"),
-        pytest.param(["edit", "deploy/web"], "needs an editor", id="verb.mutating-edit-not"),
-        pytest.param(
-            ["patch", "deploy/web", "--patch-file=p.json"], "--patch-file", id="verb.mutating-patch-file"
-        ),
-        pytest.param(
-            ["create", "deploy", "w", "--image=x", "--edit"], "unknown flag: --edit", id="parse-error-not"
-        ),
-        pytest.param(
-            ["label", "pod", "x", "a=b", "--template=/etc/t"], "--template", id="verb.mutating-template"
-        ),
-        pytest.param(
-            ["label", "pod", "x", "a=b", "-o", "go-template-file=/home/u/.ssh/id_rsa"],
-            "-o go-template-file",
-            id="verb.mutating-template-file",
-        ),
-        pytest.param(
-            ["patch", "deploy/web", "-p", '{"spec":{"replicas":2}}'], None, id="verb.mutating-patch-inline"
-        ),
-        pytest.param(["config", "use-context", "x"], "edit a kubeconfig", id="verb.mutating-config-not"),
-        pytest.param(["exec", "web", "--", "sh"], "only kubectl mutations", id="verb.interactive-not"),
-    ],
-)
-def test_what_is_queued(argv: list[str], why: str | None) -> None:
-    inv, decision = decide_argv("kubectl", argv, Pins("prod"))
-    reason = scope.not_queued(inv, decision)
-    assert (reason is None) if why is None else (reason is not None and why in reason)
-
-
-@pytest.mark.parametrize(
-    ("argv", "run", "preview"),
-    [
-        pytest.param(
-            ARGV,
-            ["scale", "--context=prod", "--namespace=web", "deploy/web", "--replicas=3"],
-            ["--dry-run=server"],
-            id="scale-namespace-pinned",
-        ),
-        pytest.param(
-            ["-n", "other", "delete", "pod", "x"],
-            ["-n", "other", "delete", "--context=prod", "pod", "x"],
-            ["--dry-run=server"],
-            id="delete-own-namespace-kept",
-        ),
-        pytest.param(
-            ["label", "nodes", "--all", "a=b"],
-            ["label", "--context=prod", "--namespace=web", "nodes", "--all", "a=b"],
-            ["--dry-run=server", "-o", "yaml"],
-            id="label",
-        ),
-    ],
-)
-def test_pinned_run_and_preview(argv: list[str], run: list[str], preview: list[str]) -> None:
-    inv, _ = decide_argv("kubectl", argv, Pins("prod"))
-    pinned = scope.pinned(inv, "prod", scope.namespace_of(inv, "web"))
-    assert pinned == run
-    assert scope.preview(inv, pinned) == run + preview
-
-
-def test_no_preview_without_a_dry_run_flag() -> None:
-    inv, _ = decide_argv("kubectl", ["certificate", "approve", "csr-1"], Pins("prod"))
-    assert scope.preview(inv, scope.pinned(inv, "prod", "web")) is None
 
 
 def test_session_markers() -> None:
