@@ -29,6 +29,7 @@ import time
 from collections.abc import Mapping
 from types import TracebackType
 
+from kro.sandbox.platform import bind_unix, parent_pid
 from kro.shims import executor
 from kro.shims.audit import AuditLog, Call, new_call_id
 from kro.shims.broker_client import MAX_REQUEST, PLAIN_BOUND_S
@@ -111,7 +112,7 @@ class Broker:
 
     def __enter__(self) -> Broker:
         preload()
-        _bind(self._sock, self.path)
+        bind_unix(self._sock, self.path)
         os.chmod(self.path, 0o600)
         self._sock.listen(128)
         self._spare = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
@@ -273,18 +274,6 @@ def preload() -> None:
         load(tool)
 
 
-def _bind(sock: socket.socket, path: str) -> None:
-    """bind() even when the path is longer than sun_path allows (through /proc/self/fd)."""
-    if len(os.fsencode(path)) < 100:
-        sock.bind(path)
-        return
-    fd = os.open(os.path.dirname(path), os.O_PATH | os.O_DIRECTORY)
-    try:
-        sock.bind(f"/proc/self/fd/{fd}/{os.path.basename(path)}")
-    finally:
-        os.close(fd)
-
-
 def _read_request(conn: socket.socket, fds: list[int]) -> dict[str, object]:
     """The request line; descriptors that came with it are appended to `fds` (the caller closes them)."""
     conn.settimeout(5)
@@ -332,18 +321,16 @@ def _stdio(fds: list[int]) -> tuple[int, int, int]:
 
 
 def _descends(pid: int, ancestor: int) -> bool:
-    """Whether process `pid` is `ancestor` or one of its descendants (walking /proc/PID/stat)."""
+    """Whether process `pid` is `ancestor` or one of its descendants (walking up its parents)."""
     for _ in range(1024):
         if pid == ancestor:
             return True
         if pid <= 1 or ancestor <= 0:
             return False
         try:
-            with open(f"/proc/{pid}/stat", "rb") as handle:
-                stat = handle.read()
+            pid = parent_pid(pid)
         except OSError as exc:
             if exc.errno in RESOURCE_ERRNOS:  # not an answer about the process: say so, not "outside"
-                raise Busy(f"cannot read /proc/{pid}/stat ({exc.strerror})") from exc
+                raise Busy(f"cannot read the parent of process {pid} ({exc.strerror})") from exc
             return False
-        pid = int(stat.rsplit(b")", 1)[1].split()[1])
     return False

@@ -28,7 +28,8 @@ from kro.sandbox import kubeconfig as kc
 from kro.sandbox import seccomp, session_dir
 from kro.sandbox.broker import Broker
 from kro.sandbox.confine_env import BOX, sandbox_env
-from kro.sandbox.supervise import Supervisor, descendants
+from kro.sandbox.platform import descendants
+from kro.sandbox.supervise import Supervisor
 from kro.shims.cache import cache_root
 from kro.shims.errors import ToolNotFound, UsageError
 from kro.shims.session import SESSION_FILE, Session, write_session

@@ -225,7 +225,7 @@ def run(argv: list[str]) -> int:
                                       agent_setup=not args.no_agent_setup))  # fmt: skip
             return 0
         program = _resolve_cmd(cmd, child_env)
-        supervisor = Supervisor()
+        supervisor = Supervisor(session_dir=session.dir)
         if bwrap:
             from kro.sandbox import confine
 

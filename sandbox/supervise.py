@@ -6,7 +6,8 @@ the agent is gone it ends every process kro-run still has below it (kro-run is a
 the agent count; so do the tools the --confine broker runs), then runs the cleanups registered with
 `on_exit` (last registered first), on every exit path. The exit code is the agent's, 128+N when signal N
 ended it. If kro-run itself is killed outright, the agent dies with it (PR_SET_PDEATHSIG) and the next
-kro-run ends what is left of the session (`end_session_processes`).
+kro-run ends what is left of the session (`end_session_processes`). Where kro-run cannot be a subreaper
+or tie the agent to itself (kro.sandbox.platform: macOS), the agent's process group is ended after it.
 """
 
 from __future__ import annotations
@@ -22,7 +23,14 @@ import time
 from collections.abc import Callable, Iterator
 from types import FrameType
 
-from kro.shims.lifetime import become_subreaper, tied
+from kro.sandbox.platform import (
+    agent_exit_fd,
+    become_subreaper,
+    descendants,
+    end_group,
+    session_processes,
+    tied,
+)
 
 GRACE_S = 5.0
 SWEEP_S = 2.0
@@ -36,35 +44,6 @@ def signal_group(proc: subprocess.Popen[bytes], sig: int) -> None:
     """Send `sig` to the agent's process group (the default way to forward)."""
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, sig)
-
-
-def _stat(pid: int) -> tuple[int, str, str] | None:
-    """(ppid, state, comm) of a process, None if it is gone."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as handle:
-            raw = handle.read().decode(errors="replace")
-    except OSError:
-        return None
-    comm = raw[raw.index("(") + 1 : raw.rindex(")")]
-    fields = raw[raw.rindex(")") + 2 :].split()
-    return int(fields[1]), fields[0], comm
-
-
-def descendants(root: int) -> list[tuple[int, str]]:
-    """Live processes below `root` (pid, comm), zombies left out, found by walking /proc."""
-    children: dict[int, list[tuple[int, str]]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        stat = _stat(int(entry))
-        if stat is not None and stat[1] != "Z":
-            children.setdefault(stat[0], []).append((int(entry), stat[2]))
-    found, todo = [], [root]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child[0])
-    return found
 
 
 def end_descendants(root: int, wait: float = SWEEP_S) -> int:
@@ -85,22 +64,11 @@ def end_descendants(root: int, wait: float = SWEEP_S) -> int:
 
 def end_session_processes(session_dir: str) -> int:
     """SIGKILL this user's processes started for `session_dir` (their environment names it); how many."""
-    marker = f"KRO_SESSION={session_dir}".encode()
     killed = 0
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit() or int(entry) == os.getpid():
-            continue
-        try:
-            if os.stat(f"/proc/{entry}").st_uid != os.getuid():
-                continue
-            with open(f"/proc/{entry}/environ", "rb") as handle:
-                env = handle.read()
-        except OSError:
-            continue
-        if marker in env.split(b"\0"):
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(int(entry), signal.SIGKILL)
-                killed += 1
+    for pid in session_processes(f"KRO_SESSION={session_dir}"):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)
+            killed += 1
     return killed
 
 
@@ -117,8 +85,9 @@ def exit_on_signals() -> None:
 class Supervisor:
     """One agent run under kro-run: signals forwarded, shutdown bounded, cleanups run on every exit path."""
 
-    def __init__(self, grace: float = GRACE_S) -> None:
+    def __init__(self, grace: float = GRACE_S, session_dir: str | None = None) -> None:
         self.grace = grace
+        self.session_dir = session_dir  # where kro-run is no subreaper: what to sweep by marker at the end
         self._cleanups: list[Callable[[], object]] = []
         self._pending: list[int] = []
 
@@ -131,7 +100,7 @@ class Supervisor:
 
     def run(self, start: Start, forward: Forward = signal_group) -> int:
         """Start the agent with `start(**popen_options)`, supervise it; its exit code (128+N for signal N)."""
-        become_subreaper()
+        reaper = become_subreaper()
         wake_r, wake_w = socket.socketpair()
         wake_r.setblocking(False)
         wake_w.setblocking(False)
@@ -147,6 +116,10 @@ class Supervisor:
                     if proc.returncode is None:
                         signal_group(proc, signal.SIGKILL)
                         proc.wait()
+                    if not reaper:  # its orphans went to init: they are in its group or carry its marker
+                        end_group(proc.pid, SWEEP_S)
+                        if self.session_dir is not None:
+                            end_session_processes(self.session_dir)
                     end_descendants(os.getpid())
         finally:
             try:
@@ -161,12 +134,13 @@ class Supervisor:
                 wake_w.close()
 
     def _wait(self, proc: subprocess.Popen[bytes], forward: Forward, wake: socket.socket, tty: _Tty) -> int:
-        pidfd = os.pidfd_open(proc.pid)
+        exited = agent_exit_fd(proc)  # None: SIGCHLD wakes the select through the wakeup fd instead
+        watched = [wake.fileno()] if exited is None else [exited, wake.fileno()]
         deadline: float | None = None
         try:
             while True:
                 timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
-                select.select([pidfd, wake.fileno()], [], [], timeout)
+                select.select(watched, [], [], timeout)
                 with contextlib.suppress(BlockingIOError):
                     while wake.recv(512):
                         pass
@@ -189,7 +163,8 @@ class Supervisor:
                     code = proc.wait()
                     return 128 - code if code < 0 else code
         finally:
-            os.close(pidfd)
+            if exited is not None:
+                os.close(exited)
 
 
 def _child_setup() -> Callable[[], None]:
@@ -197,7 +172,8 @@ def _child_setup() -> Callable[[], None]:
     tie = tied()
 
     def setup() -> None:
-        tie()
+        if tie is not None:
+            tie()
         signal.signal(signal.SIGTTOU, signal.SIG_DFL)
 
     return setup

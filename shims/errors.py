@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 
@@ -28,8 +29,8 @@ class ExitStatus(IntEnum):
     INTERRUPTED = 130  # ^C
 
 
-# errno values that mean "out of resources" (EMFILE, ENFILE, ENOMEM, ENOBUFS, EAGAIN), not a refusal
-RESOURCE_ERRNOS = frozenset({24, 23, 12, 105, 11})
+# errno values that mean "out of resources", not a refusal (by name: the numbers differ between OSes)
+RESOURCE_ERRNOS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOBUFS, errno.EAGAIN})
 
 
 class KroError(Exception):

@@ -269,26 +269,26 @@ def run_attached(path: str, argv: list[str], env: Mapping[str, str], stdio: tupl
                  hangup: int, seconds: float | None = None) -> Attached:  # fmt: skip
     """Run the tool on these stdio descriptors in its own session, until exit, `hangup` or the bound.
 
-    It dies with the calling thread (PR_SET_PDEATHSIG): a broker call's tool never outlives its call.
+    It dies with the calling thread where the platform can tie it (kro.shims.lifetime.tied).
     """
     import selectors
     import subprocess
 
-    from kro.shims.lifetime import tied
+    from kro.shims.lifetime import exit_fd, tied
 
     proc = subprocess.Popen(
         [path, *argv], env=env, stdin=stdio[0], stdout=stdio[1], stderr=stdio[2], start_new_session=True,
         preexec_fn=tied(),
     )  # fmt: skip
     try:
-        pidfd = os.pidfd_open(proc.pid)
+        exited = exit_fd(proc)
     except OSError:
         _stop(proc)
         raise
     timed_out = False
     try:
         with selectors.DefaultSelector() as sel:
-            sel.register(pidfd, selectors.EVENT_READ, "exit")
+            sel.register(exited, selectors.EVENT_READ, "exit")
             sel.register(hangup, selectors.EVENT_READ, "hangup")
             ready = sel.select(timeout=seconds)
             timed_out = not ready
@@ -298,7 +298,7 @@ def run_attached(path: str, argv: list[str], env: Mapping[str, str], stdio: tupl
         _stop(proc)
         raise
     finally:
-        os.close(pidfd)
+        os.close(exited)
     return _attached(proc.wait(), timed_out)
 
 

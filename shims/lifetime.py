@@ -1,4 +1,10 @@
-"""Tie a child's life to its parent's: PR_SET_PDEATHSIG, so a tool never outlives the process running it."""
+"""The Linux process primitives the tool runners need (PR_SET_PDEATHSIG, pidfd), each with a fallback.
+
+This is the stdlib-only floor of `kro.sandbox.platform`, which owns every OS difference and re-exports
+these: the shim's tool runners (kro.shims.executor) need them, and kro.shims never imports kro.sandbox.
+`PORTABLE` (KRO_PLATFORM=portable, read once here so both layers agree) turns the Linux-only primitives
+off, so the fallbacks that macOS runs can be exercised on Linux.
+"""
 
 from __future__ import annotations
 
@@ -8,26 +14,39 @@ import signal
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from subprocess import Popen
 
 PR_SET_PDEATHSIG = 1
 PR_SET_CHILD_SUBREAPER = 36
 
+PORTABLE = os.environ.get("KRO_PLATFORM") == "portable"
+LINUX = not PORTABLE and os.uname().sysname == "Linux"
 
-def _prctl() -> Callable[..., int]:
+
+def _prctl() -> Callable[..., int] | None:
+    """libc's prctl, None where there is none (macOS) or the Linux primitives are switched off."""
+    if not LINUX:
+        return None
     import ctypes
 
-    libc = ctypes.CDLL(None, use_errno=True)
-    prctl = libc.prctl
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
     prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
     return prctl
 
 
-def tied(sig: int = signal.SIGKILL) -> Callable[[], None]:
+def tied(sig: int = signal.SIGKILL) -> Callable[[], None] | None:
     """A preexec_fn for Popen: the child gets `sig` when the thread that started it ends.
 
-    The libc function is looked up here, before the fork: the child only calls it.
+    The libc function is looked up here, before the fork: the child only calls it. None without
+    PR_SET_PDEATHSIG: the child then lives on in its process group, which its starter ends (kro-run's
+    supervisor, a tool runner's bound) or the next kro-run reclaims.
     """
     prctl = _prctl()
+    if prctl is None:
+        return None
     parent = os.getpid()
 
     def preexec() -> None:
@@ -40,7 +59,26 @@ def tied(sig: int = signal.SIGKILL) -> Callable[[], None]:
 
 def become_subreaper() -> bool:
     """Make this process the reaper of its orphaned descendants (PR_SET_CHILD_SUBREAPER); False if refused."""
-    try:
-        return _prctl()(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
-    except (OSError, AttributeError):
-        return False
+    prctl = _prctl()
+    return prctl is not None and prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+
+
+def exit_fd(proc: Popen[bytes]) -> int:
+    """A descriptor that turns readable when `proc` exits; the caller closes it.
+
+    A pidfd on Linux; elsewhere a pipe whose write end a waiter thread closes once `proc` has exited.
+    """
+    if LINUX and hasattr(os, "pidfd_open"):
+        return os.pidfd_open(proc.pid)
+    import threading
+
+    read, write = os.pipe()
+
+    def wait() -> None:
+        try:
+            proc.wait()
+        finally:
+            os.close(write)
+
+    threading.Thread(target=wait, name=f"wait-{proc.pid}", daemon=True).start()
+    return read

@@ -11,34 +11,19 @@ import os
 from collections.abc import Iterable, Mapping
 
 from kro.sandbox.confine_env import BOX
+from kro.sandbox.platform import cmdline, parent_pid
 from kro.sandbox.session_dir import is_shim
 
 _LAUNCHERS = ("kro-run", "kro.sandbox.launcher")
 
 
-def _parent(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as handle:
-            return int(handle.read().rsplit(b")", 1)[1].split()[1])
-    except (OSError, ValueError, IndexError):
-        return 0
-
-
-def _cmdline(pid: int) -> bytes:
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as handle:
-            return handle.read()
-    except OSError:
-        return b""
-
-
 def ancestors(pid: int) -> list[int]:
     """`pid`'s parent, its parent, … up to (not including) pid 1."""
     found: list[int] = []
-    pid = _parent(pid)
+    pid = parent_pid(pid)
     while pid > 1 and pid not in found and len(found) < 256:
         found.append(pid)
-        pid = _parent(pid)
+        pid = parent_pid(pid)
     return found
 
 
@@ -62,7 +47,7 @@ def markers(env: Mapping[str, str], launchers: Iterable[int], pid: int | None = 
         if ancestor in live:
             found.append(f"process {ancestor}, an ancestor, is a kro session's launcher")
             break
-        command = _cmdline(ancestor).replace(b"\0", b" ").decode(errors="replace").strip()
+        command = cmdline(ancestor).replace(b"\0", b" ").decode(errors="replace").strip()
         if any(name in command for name in _LAUNCHERS):
             found.append(f"process {ancestor}, an ancestor, runs {command[:120]}")
             break

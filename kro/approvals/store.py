@@ -139,12 +139,10 @@ class Registered:
 
 
 def process_start(pid: int) -> str:
-    """The kernel's start time of `pid` (so a reused pid is not taken for a live launcher); '' if unknown."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as handle:
-            return handle.read().rsplit(b")", 1)[1].split()[19].decode()
-    except (OSError, IndexError):
-        return ""
+    """The start time of `pid` (so a reused pid is not taken for a live launcher); '' if unknown."""
+    from kro.sandbox.platform import start_time
+
+    return start_time(pid)
 
 
 def alive(entry: Registered) -> bool:
