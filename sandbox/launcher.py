@@ -147,11 +147,11 @@ def run(argv: list[str]) -> int:
         raise UsageError("--approval-ttl applies only with --approvals")
     ttl = 0.0
     if args.approvals:
-        from kro.audit_command import parse_duration
+        from kro.shims.durations import DAY_UNITS, parse_duration
 
         try:
-            ttl = parse_duration(args.approval_ttl or "15m")
-        except UsageError:
+            ttl = parse_duration(args.approval_ttl or "15m", DAY_UNITS, bare=False)
+        except ValueError:
             wanted = f"--approval-ttl wants a duration like 90s, 15m or 1h, not {args.approval_ttl!r}"
             raise UsageError(wanted) from None
     bwrap = None
