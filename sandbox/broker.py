@@ -29,6 +29,7 @@ import time
 from collections.abc import Mapping
 from types import TracebackType
 
+from kro.sandbox.shim_entry import blocked_handler
 from kro.shims import executor
 from kro.shims.audit import AuditLog, Call, new_call_id
 from kro.shims.broker_client import MAX_REQUEST, PLAIN_BOUND_S
@@ -88,6 +89,7 @@ class Broker:
 
     def __init__(self, session: Session, env: Mapping[str, str], path: str, token: str) -> None:
         self.session, self.env, self.path, self.token = session, dict(env), path, token
+        self.blocked = blocked_handler(session)  # approvals, when the session has them
         self.max_calls = max_calls()
         self.bound = call_bound(session)
         self._sandbox = 0
@@ -197,7 +199,8 @@ class Broker:
                     tool, argv = self._admit(conn, fds)
                     stdio = _stdio(fds)
                     io = executor.Passed(*stdio, hangup=conn.fileno(), env=self.env, seconds=self.bound)
-                    code = guarded("kro", lambda: serve(self.session, tool, argv, io, started), io.err)
+                    session, blocked = self.session, self.blocked
+                    code = guarded("kro", lambda: serve(session, tool, argv, io, started, blocked), io.err)
                     reply: dict[str, object] = {"exit_code": code}
                 except Refused as refused:
                     reply = {"exit_code": ExitStatus.BLOCKED, "error": refused.reason}
