@@ -13,6 +13,7 @@ from typing import Any
 
 import orjson
 
+from kro.shims import durations
 from kro.shims.audit import MAX_RECORD, default_path
 from kro.shims.errors import ExitStatus, UsageError
 
@@ -61,17 +62,15 @@ API_FIELDS: dict[str, tuple[type, ...]] = {
 _API_CALL_FIELDS = {**CALL_FIELDS, **API_FIELDS}
 # ... and their outcome records the status, and the rule id of an answer the proxy withheld.
 _API_OUTCOME_FIELDS = {**OUTCOME_FIELDS, "status": (int, type(None)), "rule": (str, type(None))}
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)([smhd])")
-_UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _TS = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
 
 
 def parse_duration(text: str) -> float:
-    """'90s', '10m', '2h', '1d' or '1h30m' in seconds."""
-    parts = _DURATION.findall(text)
-    if not parts or "".join(n + u for n, u in parts) != text:
-        raise UsageError(f"--since wants a duration like 30s, 10m, 2h or 1d, not {text!r}")
-    return sum(float(n) * _UNIT[u] for n, u in parts)
+    """'90s', '10m', '2h', '1d' or '1h30m' in seconds (kro's one duration parser, shims/durations.py)."""
+    try:
+        return durations.parse_duration(text, durations.DAY_UNITS, bare=False)
+    except ValueError:
+        raise UsageError(f"--since wants a duration like 30s, 10m, 2h or 1d, not {text!r}") from None
 
 
 def ts_seconds(ts: str) -> float:

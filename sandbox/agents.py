@@ -32,11 +32,7 @@ CLAUDE_SUBCOMMANDS = frozenset(
     {"mcp", "config", "doctor", "update", "install", "migrate-installer", "setup-token", "plugin", "auth"}
 )
 HOOK_TEMPLATE = """# kro: the session's Claude Code PreToolUse hook (kro hook claude-code), run by python -IS.
-import sys
-sys.path[:0] = {paths!r}
-import kro
-kro.__path__ += {package_paths!r}
-from kro.hooks.claude_code import main
+{prelude}from kro.hooks.claude_code import main
 raise SystemExit(main(sys.argv[1:]))
 """
 PREFIX_TEMPLATE = """#!/bin/sh
@@ -259,7 +255,7 @@ def gemini(cmd: list[str]) -> Setup:
 
 
 def _hook_script() -> str:
-    return HOOK_TEMPLATE.format(paths=session_dir.import_paths(), package_paths=session_dir.package_paths())
+    return HOOK_TEMPLATE.format(prelude=session_dir.prelude())
 
 
 def _toml(text: str) -> str:

@@ -30,6 +30,7 @@ from collections.abc import Mapping
 from types import TracebackType
 
 from kro.sandbox.platform import bind_unix, parent_pid
+from kro.sandbox.shim_entry import blocked_handler
 from kro.shims import executor
 from kro.shims.audit import AuditLog, Call, new_call_id
 from kro.shims.broker_client import MAX_REQUEST, PLAIN_BOUND_S
@@ -38,10 +39,6 @@ from kro.shims.errors import RESOURCE_ERRNOS, ExitStatus, KroError, guarded
 from kro.shims.model import Decision
 from kro.shims.session import Session
 from kro.shims.shim import serve
-
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from kro.shims.pipeline import BlockedHandler
 
 # Every module a call can need, imported before the agent starts: nothing is imported (or re-read) later
 # from a place the sandbox might have written (kro's install is also read-only inside; see confine.py).
@@ -93,11 +90,7 @@ class Broker:
 
     def __init__(self, session: Session, env: Mapping[str, str], path: str, token: str) -> None:
         self.session, self.env, self.path, self.token = session, dict(env), path, token
-        self.on_blocked: BlockedHandler | None = None
-        if session.approvals:  # imported now, before the agent starts, like PRELOAD
-            from kro.approvals.hook import answer_blocked
-
-            self.on_blocked = answer_blocked
+        self.blocked = blocked_handler(session)  # approvals, when the session has them
         self.max_calls = max_calls()
         self.bound = call_bound(session)
         self._sandbox = 0
@@ -207,10 +200,8 @@ class Broker:
                     tool, argv = self._admit(conn, fds)
                     stdio = _stdio(fds)
                     io = executor.Passed(*stdio, hangup=conn.fileno(), env=self.env, seconds=self.bound)
-                    on_blocked = self.on_blocked
-                    code = guarded(
-                        "kro", lambda: serve(self.session, tool, argv, io, started, on_blocked), io.err
-                    )
+                    session, blocked = self.session, self.blocked
+                    code = guarded("kro", lambda: serve(session, tool, argv, io, started, blocked), io.err)
                     reply: dict[str, object] = {"exit_code": code}
                 except Refused as refused:
                     reply = {"exit_code": ExitStatus.BLOCKED, "error": refused.reason}

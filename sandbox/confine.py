@@ -268,7 +268,7 @@ def prepare_box(session: Session) -> tuple[Path, str, Path]:
 def client_script(tool: str) -> str:
     """A shim script that forwards to the broker (kro.shims.shim's marker kept for is_shim)."""
     text = session_dir.shim_script(tool).replace(
-        "from kro.shims.shim import main", "from kro.shims.broker_client import main"
+        "from kro.sandbox.shim_entry import main", "from kro.shims.broker_client import main"
     )
     first, rest = text.split("\n", 1)
     return f"{first}\n# confined: {session_dir.SHIM_MARKER} calls go to the broker outside\n{rest}"

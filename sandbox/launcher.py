@@ -11,8 +11,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from kro.sandbox import session_dir
-from kro.sandbox.pinning import PinOptions, add_pin_arguments, build_session
+from kro.sandbox.pinning import PinOptions, add_pin_arguments, open_session
 from kro.sandbox.supervise import Supervisor, exit_on_signals
 from kro.shims.errors import CommandNotFound, ConfigError, UsageError, guarded
 from kro.shims.executor import scrubbed
@@ -127,14 +126,6 @@ def agent_env(base: dict[str, str], session: Session) -> dict[str, str]:
     return env
 
 
-def _start_demo(stack: ExitStack, workdir: Path) -> Path:
-    """Start the demo cluster for the session's lifetime; returns its kubeconfig."""
-    from kro.democluster.server import DemoCluster
-
-    demo = stack.enter_context(DemoCluster(port=0, request_log=workdir / "demo-requests.jsonl"))
-    return demo.write_kubeconfig(workdir / "demo-kubeconfig")
-
-
 def _resolve_cmd(cmd: list[str], env: dict[str, str]) -> str:
     found = shutil.which(cmd[0], path=env["PATH"])
     if found is None:
@@ -156,11 +147,11 @@ def run(argv: list[str]) -> int:
         raise UsageError("--approval-ttl applies only with --approvals")
     ttl = 0.0
     if args.approvals:
-        from kro.audit_command import parse_duration
+        from kro.shims.durations import DAY_UNITS, parse_duration
 
         try:
-            ttl = parse_duration(args.approval_ttl or "15m")
-        except UsageError:
+            ttl = parse_duration(args.approval_ttl or "15m", DAY_UNITS, bare=False)
+        except ValueError:
             wanted = f"--approval-ttl wants a duration like 90s, 15m or 1h, not {args.approval_ttl!r}"
             raise UsageError(wanted) from None
     bwrap = None
@@ -168,15 +159,8 @@ def run(argv: list[str]) -> int:
         from kro.sandbox.confine import find_bwrap
 
         bwrap = find_bwrap(dict(os.environ))
-    root = session_dir.sessions_root()
-    session_dir.reclaim(root)
     exit_on_signals()  # until the agent runs: a SIGTERM still removes the session dir on the way out
     with ExitStack() as stack:
-        workdir = session_dir.new_session_dir(root)
-        stack.callback(shutil.rmtree, workdir, True)
-        demo_config = _start_demo(stack, workdir) if args.demo else None
-        if args.demo and args.context is None:
-            args.context = "kro-demo"
         env = dict(os.environ)
         opts = PinOptions(
             context=args.context,
@@ -190,12 +174,9 @@ def run(argv: list[str]) -> int:
             request_timeout=args.request_timeout,
             call_timeout=args.call_timeout,
         )
-        serve = None
-        if not args.direct:  # the real credentials stay in kro-run's proxy; the agent gets only the proxy
-            from kro.sandbox.proxy.launch import Serving
-
-            serve = Serving(stack, env, redact=args.output == "envelope" or args.redact)
-        session = build_session(opts, env, workdir, demo_config, serve)
+        # --direct: no API proxy, the session kubeconfig holds the pinned credentials
+        opened = open_session(stack, opts, env, demo=args.demo, proxy=not args.direct)
+        session, demo_config = opened.session, opened.demo_config
         if args.approvals:
             from kro.approvals import launch
             from kro.sandbox import kubeconfig as kc

@@ -1,11 +1,17 @@
-"""Build a pinned Session: find the real tools, minify the kubeconfig to one context, check the audit log."""
+"""The one session factory: every surface (kro-run, kro serve, kubectl ro) builds its pinned Session here.
+
+It finds the real tools, minifies the kubeconfig to one context, checks the audit log, starts the API proxy
+that holds the real credentials (unless --direct) and writes the session dir with its shims.
+"""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import uuid
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,7 +19,7 @@ from typing import Any
 from kro.sandbox import kubeconfig as kc
 from kro.sandbox import session_dir
 from kro.shims.audit import AuditLog, default_path
-from kro.shims.errors import ToolNotFound
+from kro.shims.errors import ConfigError, ToolNotFound
 from kro.shims.executor import launch_env
 from kro.shims.session import Session
 
@@ -96,6 +102,70 @@ def build_session(
     )
     session_dir.install(session)
     return session
+
+
+@dataclass(frozen=True)
+class Opened:
+    """A session the factory built: the pinned Session, its dir, and the demo cluster's kubeconfig if any."""
+
+    session: Session
+    workdir: Path
+    demo_config: Path | None
+
+
+def open_session(
+    stack: ExitStack, opts: PinOptions, env: dict[str, str], *, demo: bool = False, proxy: bool = True
+) -> Opened:
+    """Build a session whose lifetime is `stack`'s: session dir, demo cluster, API proxy, session.json, shims.
+
+    Dead sessions' dirs are reclaimed first; everything started here is stopped and removed by `stack`.
+    With `proxy`, the real credentials stay in this process and the session kubeconfig names only the proxy,
+    which redacts objects whenever the session's output is redacted (envelope, --redact, MCP's data).
+    """
+    import shutil
+
+    root = session_dir.sessions_root()
+    session_dir.reclaim(root)
+    workdir = session_dir.new_session_dir(root)
+    stack.callback(shutil.rmtree, workdir, True)
+    demo_config = None
+    if demo:
+        from kro.democluster.server import DemoCluster
+
+        cluster = stack.enter_context(DemoCluster(port=0, request_log=workdir / "demo-requests.jsonl"))
+        demo_config = cluster.write_kubeconfig(workdir / "demo-kubeconfig")
+        if opts.context is None:
+            opts = dataclasses.replace(opts, context="kro-demo")
+    serve = None
+    if proxy:
+        from kro.sandbox.proxy.launch import Serving
+
+        serve = Serving(stack, env, redact=opts.output != "plain" or opts.redact)
+    return Opened(build_session(opts, env, workdir, demo_config, serve), workdir, demo_config)
+
+
+def plugin_session(env: dict[str, str]) -> Session:
+    """`kubectl ro`'s session, built per call: the user's kubeconfig and current context, no dir, no proxy."""
+    kubectl = session_dir.find_real("kubectl", env.get("PATH", ""))
+    if kubectl is None:
+        raise ToolNotFound("kubectl not found on PATH; install it and retry")
+    config = kc.load(kc.kubeconfig_files(None, env), explicit=False)
+    context = kc.choose_context(config, None)
+    output = env.get("KRO_OUTPUT", "plain")
+    if output not in ("plain", "envelope"):
+        raise ConfigError("KRO_OUTPUT must be 'plain' or 'envelope'")
+    pinned = launch_env(env, credential_plugin=kc.uses_credential_plugin(config, context))
+    pinned["KUBECONFIG"] = env.get("KUBECONFIG")
+    return Session(
+        id="kubectl-ro",
+        env=pinned,
+        dir="",
+        context=context,
+        kubeconfig="",
+        kubectl=kubectl,
+        output=output,
+        audit_log=env.get("KRO_AUDIT_LOG") or default_path(),
+    )
 
 
 def add_pin_arguments(parser: argparse.ArgumentParser) -> None:

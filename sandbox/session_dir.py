@@ -22,24 +22,17 @@ import orjson
 import kro
 from kro.shims.session import SESSION_FILE, Session, write_session
 
-SHIM_MARKER = "kro.shims.shim"
+SHIM_MARKER = "kro.shims.shim"  # every shim script names the core shim in its first lines
 MAPPED_PACKAGES = ("kro.shims", "kro.sandbox", "kro.democluster")
 SHIM_TEMPLATE = """#!{python} -IS
-# kro {tool} shim: every call is decided by the read-only policy, pinned and audited.
-import sys
-sys.path[:0] = {paths!r}
-import kro
-kro.__path__ += {package_paths!r}
-from kro.shims.shim import main
-{handler}raise SystemExit(main({tool!r}, __file__, sys.argv[1:]{handler_arg}))
+# kro {tool} shim (kro.shims.shim): every call is decided by the read-only policy, pinned and audited.
+{prelude}from kro.sandbox.shim_entry import main
+raise SystemExit(main({tool!r}, __file__, sys.argv[1:]))
 """
 _SH_TEMPLATE = """#!/bin/sh
-# kro {tool} shim: every call is decided by the read-only policy, pinned and audited.
-exec '{python}' -IS -c 'import sys; sys.path[:0] = {paths!r}
-import kro
-kro.__path__ += {package_paths!r}
-from kro.shims.shim import main
-{handler}raise SystemExit(main({tool!r}, sys.argv[1], sys.argv[2:]{handler_arg}))' "$0" "$@"
+# kro {tool} shim (kro.shims.shim): every call is decided by the read-only policy, pinned and audited.
+exec '{python}' -IS -c '{prelude}from kro.sandbox.shim_entry import main
+raise SystemExit(main({tool!r}, sys.argv[1], sys.argv[2:]))' "$0" "$@"
 """
 _MAX_SHEBANG = 200
 
@@ -165,17 +158,22 @@ def package_paths() -> list[str]:
     return [p for p in parents if p not in kro.__path__]
 
 
-# An approvals session's shims hand the pipeline the approvals handler (the core imports no kro.approvals).
-_APPROVALS_HANDLER = "from kro.approvals.hook import answer_blocked\n"
+def prelude() -> str:
+    """The first lines of every Python script kro writes for a `python -IS` start (shims, the agent hook).
+
+    The one place the layout needs a workaround: -I -S loads no site, so neither the venv's site-packages
+    nor an editable install's import hook (which maps shims/, sandbox/, democluster/ into kro) is there;
+    the script puts kro's, orjson's and filelock's parents on sys.path and the mapped folders' parent on
+    kro.__path__ itself. A regular install needs only the first line's paths (package_paths() is empty).
+    """
+    return f"import sys\nsys.path[:0] = {import_paths()!r}\nimport kro\nkro.__path__ += {package_paths()!r}\n"
 
 
-def shim_script(tool: str, approvals: bool = False) -> str:
+def shim_script(tool: str) -> str:
     """The text of one shim: a direct shebang to this Python, or a sh wrapper when the path is long."""
     python = sys.executable
     template = SHIM_TEMPLATE if len(python) < _MAX_SHEBANG and " " not in python else _SH_TEMPLATE
-    handler, handler_arg = (_APPROVALS_HANDLER, ", answer_blocked") if approvals else ("", "")
-    return template.format(python=python, paths=import_paths(), package_paths=package_paths(), tool=tool,
-                           handler=handler, handler_arg=handler_arg)  # fmt: skip
+    return template.format(python=python, prelude=prelude(), tool=tool)
 
 
 def new_session_dir(root: Path) -> Path:
@@ -210,7 +208,7 @@ def install(session: Session) -> None:
     write_session(session, str(path / SESSION_FILE))
     for tool in ("kubectl", "kubetail"):
         target = path / "bin" / tool
-        target.write_text(shim_script(tool, bool(session.approvals)))
+        target.write_text(shim_script(tool))
         os.chmod(target, 0o700)
 
 

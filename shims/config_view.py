@@ -130,7 +130,8 @@ def render(doc: dict[str, object], output: str) -> bytes:
 
 
 def run(session: Session, inv: Invocation, path: str, env: dict[str, str],
-        on_stdout: Callable[[bytes], bool]) -> executor.Captured:  # fmt: skip
+        on_stdout: Callable[[bytes], bool],
+        capture: Callable[..., executor.Captured] = executor.run_captured) -> executor.Captured:  # fmt: skip
     """Run kubectl config view -o json, mask it, and hand the rendering to `on_stdout`."""
     from kro.shims.argv import parse
     from kro.shims.flag_tables import load
@@ -144,7 +145,7 @@ def run(session: Session, inv: Invocation, path: str, env: dict[str, str],
         chunks.append(chunk)
         return size[0] <= _MAX_BYTES
 
-    result = executor.run_captured(path, argv, env, collect, seconds=session.request_timeout, stream=False)
+    result = capture(path, argv, env, collect, seconds=session.request_timeout, stream=False)
     if result.exit_code != 0 or result.timed_out:
         return result
     try:

@@ -1,15 +1,21 @@
-"""Go-style durations (kubectl's --request-timeout, kro-run's --call-timeout) without importing `re`."""
+"""kro's one duration parser, without `re`: Go-style (kubectl's --request-timeout, kro-run's --call-timeout)
+and kro's own longer ones (`kro audit --since`, kro-run --approval-ttl: s, m, h and d)."""
 
 from __future__ import annotations
 
-_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+GO_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+DAY_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 
+def parse_duration(text: str, units: dict[str, float] = GO_UNITS, *, bare: bool = True) -> float:
+    """Seconds in '30s', '1m30s', '500ms', '2h' (a unit of `units`) or, with `bare`, a number of seconds.
 
-def parse_duration(text: str) -> float:
-    """Seconds in '30s', '1m30s', '500ms', '2h' or a bare number of seconds; ValueError otherwise."""
+    ValueError otherwise.
+    """
     text = text.strip()
     if text.replace(".", "", 1).isdigit():
-        return float(text)
+        if bare:
+            return float(text)
+        raise ValueError(f"{text!r} is not a duration like 30s, 10m, 2h or 1d (give the unit)")
     total, i = 0.0, 0
     if not text:
         raise ValueError("empty duration")
@@ -21,8 +27,9 @@ def parse_duration(text: str) -> float:
         while k < len(text) and not (text[k].isdigit() or text[k] == "."):
             k += 1
         number, unit = text[i:j], text[j:k]
-        if not number or number.count(".") > 1 or number == "." or unit not in _UNITS:
-            raise ValueError(f"{text!r} is not a duration like 30s, 1m30s or 500ms")
-        total += float(number) * _UNITS[unit]
+        if not number or number.count(".") > 1 or number == "." or unit not in units:
+            example = "30s, 1m30s or 500ms" if units is GO_UNITS else "30s, 10m, 2h or 1d"
+            raise ValueError(f"{text!r} is not a duration like {example}")
+        total += float(number) * units[unit]
         i = k
     return total

@@ -28,9 +28,12 @@ if TYPE_CHECKING:
     from kro.shims.session import Session
     from kro.shims.sinks import Feed, Sink
 
-    # A front end's handler for a verb.mutating block (approvals): it writes the call's audit record and
-    # answer itself and returns the exit code (args: session, inv, decision, log, call, began, io).
-    BlockedHandler = Callable[[Session, Invocation, Decision, AuditLog, Call, float, executor.Stdio], int]
+    # A blocked-call handler (the approvals seam, passed in by the front end that wires approvals): it may
+    # answer a refused call itself, writing the call's one audit record and its answer, and return the exit
+    # code; None leaves the call to the sink as an ordinary refusal.
+    BlockedHandler = Callable[[Session, Invocation, Decision, AuditLog, Call, float, Sink], int | None]
+    # The executor seam: how a captured call runs (executor.run_captured's signature); tests pass a fake.
+    Capture = Callable[..., executor.Captured]
 
 # Plain mode honours a call's own --request-timeout for the whole call (kubectl applies it to each request,
 # not to an exec credential plugin); kubectl gets this long to report its own timeout first.
@@ -62,12 +65,13 @@ def run_call(
     *,
     started: float | None = None,
     audit_as: str | None = None,
-    on_blocked: BlockedHandler | None = None,
+    blocked: BlockedHandler | None = None,
+    capture: Capture | None = None,
 ) -> Outcome:
     """Decide, audit, run and deliver one call; the typed outcome (or exec the tool: plain, unbounded).
 
-    `audit_as` names the front end in the audit log (e.g. "mcp"); the policy is the tool's own.
-    `on_blocked` answers a verb.mutating block instead of the sink (approvals sessions pass theirs).
+    `audit_as` names the front end in the audit log (e.g. "mcp"); the policy is the tool's own. `blocked`
+    may answer a refused call (approvals); `capture` runs captured calls (default: the executor's).
     """
     began = time.monotonic() if started is None else started
     args = list(argv)
@@ -77,13 +81,14 @@ def run_call(
     call = Call(session.id, audit_as or tool, args, session.context, new_call_id())
     try:
         with AuditLog.open(session.audit_log) as log:
-            if on_blocked is not None and plan.decision.rule == "verb.mutating" and sink.name != "data":
-                # The front end's handler (approvals) writes the audit record and the answer itself.
-                code = on_blocked(session, inv, plan.decision, log, call, began, sink.io)
-                blocked = Outcome(plan.decision, session.context, session.notice, failure=plan.failure)
-                return blocked._replace(exit_code=code)
+            code = None
+            if blocked is not None and not plan.decision.allowed:
+                code = blocked(session, inv, plan.decision, log, call, began, sink)
+            if code is not None:  # the handler wrote the audit record and the answer
+                refused = Outcome(plan.decision, session.context, session.notice, failure=plan.failure)
+                return refused._replace(exit_code=code)
             log.call(call, plan.decision, began, execs=execs)
-            outcome = _carry_out(session, plan, sink, log, call, began)
+            outcome = _carry_out(session, plan, sink, log, call, began, capture or executor.run_captured)
     except AuditError as exc:  # the call record did not land: nothing ran
         failure = Failure("infra", str(exc), ExitStatus.CONFIG, own=True)
         outcome = Outcome(plan.decision, session.context, session.notice, failure=failure)
@@ -187,11 +192,12 @@ def _own_request_timeout(inv: Invocation) -> float:
         return 0.0
 
 
-def _carry_out(session: Session, plan: Plan, sink: Sink, log: AuditLog, call: Call, began: float) -> Outcome:
+def _carry_out(session: Session, plan: Plan, sink: Sink, log: AuditLog, call: Call, began: float,
+               capture: Capture) -> Outcome:  # fmt: skip
     """Run the plan (its call record is written), then write the outcome record."""
     outcome = Outcome(plan.decision, session.context, session.notice, failure=plan.failure)
     if plan.failure is None:
-        outcome = _execute(session, plan, sink)
+        outcome = _execute(session, plan, sink, capture)
     if plan.decision.allowed:
         try:
             log.outcome(call, _ended(outcome), began)
@@ -210,7 +216,7 @@ def _ended(outcome: Outcome) -> Ended:
     return Ended(code, result.bytes, result.timed_out, result.signal, error)
 
 
-def _execute(session: Session, plan: Plan, sink: Sink) -> Outcome:
+def _execute(session: Session, plan: Plan, sink: Sink, capture: Capture) -> Outcome:
     """Run the plan's invocation(s) into the sink; the outcome (the tool may have been exec'd instead)."""
     from kro.shims.outcome import join_notice, judge
 
@@ -233,7 +239,7 @@ def _execute(session: Session, plan: Plan, sink: Sink) -> Outcome:
                            False, plan.bound, plan.bound_by, tool=plan.tool)  # fmt: skip
         return Outcome(plan.decision, session.context, notice, result, judge(result))
     feed = sink.open(session, plan.invocations[0], plan.grep)
-    runs = [_captured(session, plan, feed, sub, env) for sub in plan.invocations]
+    runs = [_captured(session, plan, feed, sub, env, capture) for sub in plan.invocations]
     feed.finish()
     stderr = feed.stderr(b"".join(r.stderr for r in runs))
     code = next((r.exit_code for r in runs if r.exit_code != 0), 0)
@@ -261,11 +267,11 @@ def _execute(session: Session, plan: Plan, sink: Sink) -> Outcome:
 
 
 def _captured(
-    session: Session, plan: Plan, feed: Feed, inv: Invocation, env: dict[str, str]
+    session: Session, plan: Plan, feed: Feed, inv: Invocation, env: dict[str, str], capture: Capture
 ) -> executor.Captured:
     if plan.masked_config:  # kubectl prints OIDC and exec credentials in clear: kro masks them
         from kro.shims import config_view
 
-        return config_view.run(session, inv, plan.path, env, feed.feed)
+        return config_view.run(session, inv, plan.path, env, feed.feed, capture)
     argv = executor.pinned_argv(inv, session)
-    return executor.run_captured(plan.path, argv, env, feed.feed, seconds=plan.bound, stream=plan.stream)
+    return capture(plan.path, argv, env, feed.feed, seconds=plan.bound, stream=plan.stream)

@@ -11,6 +11,8 @@ from kro.shims.session import SESSION_FILE, Session, load_session
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from kro.shims.pipeline import BlockedHandler
 
 
@@ -20,23 +22,30 @@ def serve(
     argv: list[str],
     io: executor.Stdio,
     started: float | None = None,
-    on_blocked: BlockedHandler | None = None,
+    blocked: BlockedHandler | None = None,
 ) -> int:
     """One call of `session` on `io` (this process's stdio, or a broker client's): the exit code.
 
     The session's output settings choose the sink; plain mode without a bound execs the tool instead.
-    `on_blocked` is the approvals handler when the session has approvals on (see run_call).
+    `blocked` may answer a refused call (the approvals seam, wired by the caller).
     """
     from kro.shims.pipeline import run_call
     from kro.shims.sinks import for_session
 
     sink = for_session(session, io)
-    return run_call(session, tool, argv, sink, started=started, on_blocked=on_blocked).exit_code
+    return run_call(session, tool, argv, sink, started=started, blocked=blocked).exit_code
 
 
-def main(tool: str, script: str, argv: list[str], on_blocked: BlockedHandler | None = None) -> int:
-    """Entry point of the bin/kubectl and bin/kubetail scripts a session holds (an approvals session's
-    scripts pass the approvals handler)."""
+def main(
+    tool: str,
+    script: str,
+    argv: list[str],
+    handler: Callable[[Session], BlockedHandler | None] | None = None,
+) -> int:
+    """Entry point of the bin/kubectl and bin/kubetail scripts a session holds.
+
+    `handler` gives the session's blocked-call handler (approvals), if any: the script wires it in.
+    """
     started = time.monotonic()
 
     def body() -> int:
@@ -47,6 +56,7 @@ def main(tool: str, script: str, argv: list[str], on_blocked: BlockedHandler | N
 
             return forward(session.broker, session.broker_token, tool, argv, session.output, session.context,
                            reply_timeout(session))  # fmt: skip
-        return serve(session, tool, argv, executor.DIRECT, started, on_blocked)
+        blocked = handler(session) if handler is not None else None
+        return serve(session, tool, argv, executor.DIRECT, started, blocked)
 
     return guarded("kro", body)

@@ -1,6 +1,6 @@
 """The shim's approvals call point: a blocked mutation is queued, or answered once with its approved result.
 
-Passed to the call pipeline as its blocked-call handler (shims/pipeline.py `run_call(on_blocked=...)`; the
+Passed to the call pipeline as its blocked-call handler (shims/pipeline.py `run_call(blocked=...)`; the
 shims of an approvals session and the --confine broker, outside the sandbox, pass it) and called for a
 verb.mutating block. It writes the call's one audit line and the answer, and returns the exit code. A
 mutation kro would not rebuild as asked (identity, target, file-reading or other flags; kubeconfig edits)
@@ -28,7 +28,7 @@ def answer_blocked(session: Session, inv: Invocation, decision: Decision, audit:
                    started: float, io: Stdio) -> int:  # fmt: skip
     """Queue or answer the blocked call `inv` (or block it saying why it is not queued); its exit code.
 
-    The pipeline's blocked-call handler (shims/pipeline.py `run_call(on_blocked=...)`) for approvals sessions.
+    The pipeline's blocked-call handler (shims/pipeline.py `run_call(blocked=...)`) for approvals sessions.
     """
     refused = scope.not_queued(inv, decision)
     if refused is not None:

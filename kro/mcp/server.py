@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import os
-import shutil
 import signal
 import sys
 from contextlib import ExitStack
@@ -101,25 +100,13 @@ def _on_term(signum: int, frame: Any) -> None:
 
 def serve(args: argparse.Namespace) -> int:
     """Build the pinned session, run the MCP server until the client leaves, then clean up."""
-    from kro.sandbox import session_dir
-    from kro.sandbox.pinning import PinOptions, build_session
+    from kro.sandbox.pinning import PinOptions, open_session
 
     if args.transport == "http":
         check_host(args.host)
     if args.demo and args.kubeconfig:
         raise UsageError("--demo brings its own kubeconfig; drop --kubeconfig")
-    root = session_dir.sessions_root()
-    session_dir.reclaim(root)
     with ExitStack() as stack:
-        workdir = session_dir.new_session_dir(root)
-        stack.callback(shutil.rmtree, workdir, True)
-        demo_config = None
-        if args.demo:
-            from kro.democluster.server import DemoCluster
-
-            demo = stack.enter_context(DemoCluster(port=0, request_log=workdir / "demo-requests.jsonl"))
-            demo_config = demo.write_kubeconfig(workdir / "demo-kubeconfig")
-            args.context = args.context or "kro-demo"
         opts = PinOptions(
             context=args.context,
             kubeconfig=args.kubeconfig,
@@ -128,7 +115,8 @@ def serve(args: argparse.Namespace) -> int:
             notice=args.notice,
             request_timeout=args.request_timeout,
         )
-        session = build_session(opts, dict(os.environ), workdir, demo_config)
+        # behind the session's API proxy, like kro-run: objects are redacted below kubectl's formatter
+        session = open_session(stack, opts, dict(os.environ), demo=args.demo).session
         from kro.mcp.app import build_server
 
         server = build_server(session, instructions(session.context, session.namespaces))

@@ -82,8 +82,12 @@ class Server:
         return results
 
     def audit(self) -> list[dict[str, Any]]:
-        """The calls audited so far, each call record with its outcome folded in."""
-        return calls_of(self.audit_log)
+        """The tool calls audited so far, each call record with its outcome folded in."""
+        return [r for r in calls_of(self.audit_log) if r["tool"] != "api"]
+
+    def api(self) -> list[dict[str, Any]]:
+        """The session API proxy's records, one per request kubectl sent it."""
+        return [r for r in calls_of(self.audit_log) if r["tool"] == "api"]
 
 
 def _env(tmp: Path) -> dict[str, str]:
@@ -414,6 +418,59 @@ def test_concurrent_calls(server: Server) -> None:
     assert [r.is_error for r in results] == [False] * 16
     assert all(r.structured_content and r.structured_content["truncated"] for r in results)
     assert len(server.audit()) == before + 16
+
+
+# --- behind the session API proxy: every output format is redacted below kubectl's formatter -------
+
+_ENV = "{.spec.template.spec.containers[0].env[2].value}"  # web's DB_PASSWORD, a bare env value
+_POD_ENV = "{.items[0].spec.containers[0].env[2].value}"
+_RANGE = "{range .spec.template.spec.containers[*].env[*]}{.name}={.value}{'\\n'}{end}"
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        pytest.param(["get", "deployment", "web", "-n", "demo", "-o", f"jsonpath={_ENV}"], id="jsonpath"),
+        pytest.param(["get", "pods", "-n", "demo", "-l", "app=web", "-o", f"jsonpath={_POD_ENV}"],
+                     id="jsonpath-pod"),
+        pytest.param(["get", "deployment", "web", "-n", "demo", "-o",
+                      f"jsonpath={_RANGE}"],
+                     id="jsonpath-range"),
+        pytest.param(["get", "deployment", "web", "-n", "demo", "-o",
+                      "custom-columns=NAME:.metadata.name,V:.spec.template.spec.containers[0].env[2].value"],
+                     id="custom-columns"),
+        pytest.param(["get", "deployment", "web", "-n", "demo", "-o",
+                      "go-template={{(index (index .spec.template.spec.containers 0).env 2).value}}"],
+                     id="go-template"),
+        pytest.param(["get", "deployment", "web", "-n", "demo", "-o",
+                      "go-template={{range (index .spec.template.spec.containers 0).env}}{{.value}} {{end}}"],
+                     id="go-template-range"),
+        pytest.param(["get", "deployment", "web", "-n", "demo", "-o", "json"], id="json"),
+        pytest.param(["get", "deployment", "web", "-n", "demo", "-o", "yaml"], id="yaml"),
+        pytest.param(["get", "pods", "-n", "demo", "-l", "app=web", "-o", "yaml"], id="yaml-list"),
+        pytest.param(["describe", "deployment", "web", "-n", "demo"], id="describe"),
+    ],
+)  # fmt: skip
+def test_bare_env_value_is_redacted_in_every_output_format(server: Server, argv: list[str]) -> None:
+    """Issue 23 §3 (F6): kro serve runs behind the session API proxy, which redacts the object before
+    kubectl formats it, so a bare env value never comes back, whatever the output format."""
+    result = server.call("kubectl_read", {"argv": argv})
+    assert not result.is_error, _everything(result)
+    _assert_no_leak(result)
+    assert "[REDACTED]" in _everything(result)
+
+
+def test_every_tool_call_reaches_the_cluster_through_the_proxy(server: Server) -> None:
+    """Each MCP call that ran kubectl leaves the proxy's tool "api" records, in the same session."""
+    before = len(server.api())
+    tools = (("list_pods", DEMO), ("get_deployment", {"name": "web", **DEMO}), ("cluster_info", {}))
+    for tool, args in tools:
+        assert not server.call(tool, args).is_error
+        after = server.api()
+        assert len(after) > before, f"{tool} reached the cluster without the API proxy"
+        before = len(after)
+    mcp_sessions = {r["session"] for r in server.audit()}
+    assert {r["session"] for r in server.api()} == mcp_sessions
 
 
 # --- the audit log ------------------------------------------------------------------------------

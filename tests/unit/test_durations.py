@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kro.shims.durations import parse_duration
+from kro.shims.durations import DAY_UNITS, parse_duration
 
 
 @pytest.mark.parametrize(
@@ -40,3 +40,24 @@ def test_never_raises_anything_but_value_error(text: str) -> None:
     """A parser on the hot path: any text is a number of seconds or a ValueError."""
     with contextlib.suppress(ValueError):
         assert parse_duration(text) >= 0
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [
+        pytest.param("90s", 90.0, id="duration.days-units.seconds"),
+        pytest.param("15m", 900.0, id="duration.days-units.minutes"),
+        pytest.param("1d", 86400.0, id="duration.days-units.day"),
+        pytest.param("1h30m", 5400.0, id="duration.days-units.compound"),
+    ],
+)
+def test_day_units(text: str, seconds: float) -> None:
+    """kro's own longer durations (kro audit --since, kro-run --approval-ttl) on the same parser."""
+    assert parse_duration(text, DAY_UNITS, bare=False) == pytest.approx(seconds)
+
+
+@pytest.mark.parametrize("text", ["90", "500ms", "1w", ""])
+def test_day_units_want_a_unit_they_know(text: str) -> None:
+    """Without `bare`, a number needs its unit; Go's sub-second units are not among kro's own."""
+    with pytest.raises(ValueError, match="duration"):
+        parse_duration(text, DAY_UNITS, bare=False)
