@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from kro_testing import KroSession
+from kro_testing import KroSession, missing_shared
 
 from kro.democluster.server import DemoCluster
 from kro.democluster.testing import DemoHandle
@@ -29,3 +29,9 @@ def kro_session(demo_cluster: DemoHandle, tmp_path: Path) -> KroSession:
     """A fresh kro session setup (own audit log, cache, runtime dir) on the shared demo cluster."""
     (tmp_path / "run").mkdir(mode=0o700)
     return KroSession(demo_cluster, tmp_path)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """A table read from ../shared that is missing fails loudly, unless KRO_ALLOW_MISSING_SHARED=1."""
+    for mark in item.iter_markers("shared_missing"):
+        missing_shared(Path(mark.args[0]))

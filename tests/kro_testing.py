@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import jsonschema
+import pytest
 
 from kro.audit_command import calls
 from kro.democluster.testing import DemoHandle, kubectl_env
@@ -17,6 +19,39 @@ from kro.democluster.testing import DemoHandle, kubectl_env
 BIN = Path(sys.executable).parent
 SCHEMA = json.loads((Path(__file__).parents[1] / "shims" / "data" / "envelope.schema.json").read_text())
 _VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
+
+# ../shared beside the checkout: the policy corpus and the real kube-apiserver's answers and traces.
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+ALLOW_MISSING_SHARED = "KRO_ALLOW_MISSING_SHARED"
+
+
+def shared_path(*parts: str) -> Path:
+    """A path under ../shared (tests needing it call require_shared, or list shared_cases)."""
+    return SHARED.joinpath(*parts)
+
+
+def missing_shared(path: Path) -> NoReturn:
+    """Fail the test needing `path`; skip it instead when KRO_ALLOW_MISSING_SHARED=1 (a local opt-out)."""
+    why = (
+        f"{path} not found: ../shared beside the checkout holds the policy corpus and the kube-apiserver "
+        f"fixtures and traces"
+    )
+    if os.environ.get(ALLOW_MISSING_SHARED) == "1":
+        pytest.skip(f"{why} ({ALLOW_MISSING_SHARED}=1)")
+    pytest.fail(f"{why}; set {ALLOW_MISSING_SHARED}=1 to skip the tests that need it", pytrace=False)
+
+
+def require_shared(*parts: str) -> Path:
+    """A file or directory under ../shared, or the test fails (skips with KRO_ALLOW_MISSING_SHARED=1)."""
+    path = shared_path(*parts)
+    if not path.exists():
+        missing_shared(path)
+    return path
+
+
+def shared_missing_case(path: Path) -> Any:
+    """The one case of a table read from ../shared when it is missing: it fails (or skips) when run."""
+    return pytest.param(None, id=f"{path.name}-missing", marks=pytest.mark.shared_missing(str(path)))
 
 
 def envelopes(stdout: str) -> list[dict[str, Any]]:

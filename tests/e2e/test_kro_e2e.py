@@ -36,6 +36,7 @@ from envtest_cluster import (
     audit_events,
     kubectl,
 )
+from kro_testing import require_shared, shared_path
 
 import kro.shims
 from kro.audit_command import calls
@@ -50,7 +51,7 @@ from kro.shims.sinks import DataSink
 pytestmark = pytest.mark.e2e
 
 BIN = Path(sys.executable).parent
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "policy.jsonl"
+CORPUS = shared_path("corpus", "policy.jsonl")
 SCHEMA_PATH = Path(kro.shims.__file__).parent / "data" / "envelope.schema.json"
 VALIDATOR = jsonschema.Draft202012Validator(json.loads(SCHEMA_PATH.read_text(encoding="utf-8")))
 
@@ -296,8 +297,7 @@ class CorpusRun:
 
 def load_corpus(rename: Mapping[str, str]) -> list[Case]:
     """The policy corpus, with its contexts `prod`/`staging` (also in `--context=prod`) renamed."""
-    if not CORPUS.is_file():
-        pytest.skip(f"{CORPUS} not found")
+    require_shared("corpus", "policy.jsonl")
 
     def renamed(arg: str) -> str:
         head, eq, value = arg.rpartition("=")

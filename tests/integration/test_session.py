@@ -11,11 +11,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from kro_testing import BIN, KroSession
+from kro_testing import BIN, KroSession, require_shared, shared_path
 
 from kro.audit_command import problems
 
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "policy.jsonl"
+CORPUS = shared_path("corpus", "policy.jsonl")
 # The corpus is written for a session pinned to "prod" with a second context "staging".
 RENAME = {"prod": "kro-demo", "staging": "kro-demo-other"}
 
@@ -26,8 +26,7 @@ def _rename(arg: str) -> str:
 
 
 def _corpus() -> list[dict[str, object]]:
-    if not CORPUS.is_file():
-        pytest.skip(f"{CORPUS} not found")
+    require_shared("corpus", "policy.jsonl")
     cases = [json.loads(line) for line in CORPUS.read_text().splitlines() if line.strip()]
     for case in cases:
         case["argv"] = [_rename(a) for a in case["argv"]]  # type: ignore[union-attr]

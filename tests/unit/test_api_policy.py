@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from kro_testing import shared_missing_case, shared_path
 
 from kro.shims.api_policy import ApiDecision, ApiPins, ApiRequest, decide_request
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "kube-apiserver-1.36"
+FIXTURES = shared_path("fixtures", "kube-apiserver-1.36")
 # Used only when the real server's discovery documents are not there.
 _SCOPES_FALLBACK = {
     ("v1", "pods"): True, ("v1", "events"): True, ("v1", "secrets"): True, ("v1", "services"): True,
@@ -507,9 +507,7 @@ def test_request_policy(
 def _trace_requests() -> list[object]:
     traces = sorted((FIXTURES / "traces").glob("*.json"))
     if not traces:
-        return [
-            pytest.param(None, id="traces-missing", marks=pytest.mark.skip(reason=f"{FIXTURES} not found"))
-        ]
+        return [shared_missing_case(FIXTURES / "traces")]
     out = []
     for path in traces:
         trace = json.loads(path.read_text())

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import copy
 import json
-from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from kro_testing import require_shared, shared_path
 
 from kro.shims.api_scrub import LAST_APPLIED, forbidden_status, json_accept, redact_objects, scrub_secrets
 from kro.shims.redact import MARK
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "kube-apiserver-1.36"
+FIXTURES = shared_path("fixtures", "kube-apiserver-1.36")
 TABLE_ACCEPT = (
     "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,"
     "application/json"
@@ -24,9 +24,7 @@ TABLE_ACCEPT = (
 
 def fixture(url: str, accept: str) -> Any:
     """The real kube-apiserver's answer to GET url with that Accept header (skips when absent)."""
-    index = FIXTURES / "index.json"
-    if not index.is_file():
-        pytest.skip(f"{FIXTURES} not found")
+    index = require_shared("fixtures", "kube-apiserver-1.36", "index.json")
     entry = json.loads(index.read_text())[f"{url} | {accept}"]
     return json.loads((FIXTURES / entry["file"]).read_text())
 

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
+from kro_testing import shared_missing_case, shared_path
 
 from kro.shims.decide import decide_argv
 from kro.shims.model import Pins
 
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "policy.jsonl"
+CORPUS = shared_path("corpus", "policy.jsonl")
 
 
 def _cases() -> list[object]:
     if not CORPUS.is_file():
-        return [pytest.param(None, id="corpus-missing", marks=pytest.mark.skip(reason=f"{CORPUS} not found"))]
+        return [shared_missing_case(CORPUS)]
     cases = []
     for n, line in enumerate(CORPUS.read_text().splitlines(), 1):
         if line.strip():
