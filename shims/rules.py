@@ -30,6 +30,7 @@ API_IMPERSONATION = "api.impersonation"
 API_TOKEN_REQUEST = "api.token-request"
 API_PATH = "api.path"
 API_NAMESPACE = "api.namespace"
+API_ACCESS_REVIEW = "api.access-review"
 
 READ_ONLY = "this session is read-only"
 

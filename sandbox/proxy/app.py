@@ -13,6 +13,8 @@ import orjson
 
 from kro.sandbox.proxy.credentials import CredentialError
 from kro.sandbox.proxy.upstream import Upstream
+from kro.shims import access_review
+from kro.shims import rules as R
 from kro.shims.api_policy import ApiDecision, ApiPins, ApiRequest, decide_request
 from kro.shims.api_scrub import forbidden_status, json_accept, redact_objects, scrub_secrets
 from kro.shims.audit import AuditLog, Call
@@ -118,6 +120,10 @@ class ProxyApp:
             decision = decide_request(req, self.settings.pins, self._lookup)
             if not decision.allowed:
                 raise Refused(403, decision.rule, "Forbidden", decision.reason)
+            kind = access_review.review_kind(req.method, raw_path)
+            if kind is not None:
+                await self._review(kind, req, receive, send, ex)
+                return
             await self._forward(req, decision, receive, send, ex)
         except AuditError as exc:  # raised before any byte of the answer was sent
             await _respond(send, 403, _status(403, "Forbidden", str(exc)))
@@ -128,6 +134,39 @@ class ProxyApp:
             except AuditError as exc:
                 body = _status(403, "Forbidden", str(exc))
             await _respond(send, no.code, body)
+
+    async def _review(self, kind: str, req: ApiRequest, receive: Receive, send: Send, ex: Exchange) -> None:
+        """`auth can-i` for the session: kro's own `no` for what it refuses, write verbs cut from `--list`."""
+        body = await _read_body(receive)
+        pins = self.settings.pins
+        if kind == access_review.ACCESS:
+            if pins.namespaces:
+                await self._learn(access_review.discovery_path(body))
+            verdict = access_review.access_verdict(body, pins, self._lookup)
+            if verdict is None:  # a read: the cluster's answer stands
+                replay = _replay(body)
+                why = "a read: the cluster answers"
+                decision = ApiDecision(True, R.API_ACCESS_REVIEW, why, "none", False)
+                await self._forward(req, decision, replay, send, ex)
+                return
+            self._audit(ex, R.API_ACCESS_REVIEW, verdict.reason, 201, len(verdict.body), allowed=True)
+            await _respond(send, 201, verdict.body)
+            return
+        headers = [(k, v) for k, v in req.headers if k not in _HOP and k not in ("accept", "accept-encoding")]
+        headers += [("accept", "application/json"), ("accept-encoding", "identity")]
+        try:
+            resp = await self._send("POST", req.raw_path, headers, body, stream=False)
+        except (CredentialError, httpx.HTTPError) as exc:
+            raise Refused(502, "api.upstream", "BadGateway", f"cannot reach the API server: {exc}") from exc
+        out = resp.content
+        if resp.status_code == 201:
+            try:
+                out = orjson.dumps(access_review.read_only_rules(orjson.loads(out), pins))
+            except orjson.JSONDecodeError:
+                raise Refused(403, "api.rewrite", "Forbidden", "the rules review was not JSON") from None
+        reason = "write verbs removed from the cluster's rules"
+        self._audit(ex, R.API_ACCESS_REVIEW, reason, resp.status_code, len(out), allowed=True)
+        await _respond(send, resp.status_code, out)
 
     def _admitted(self, headers: tuple[tuple[str, str], ...]) -> bool:
         given = next((v for k, v in headers if k == "authorization"), "")
@@ -396,6 +435,15 @@ async def _read_body(receive: Receive) -> bytes:
         if not message.get("more_body"):
             break
     return b"".join(parts)
+
+
+def _replay(body: bytes) -> Receive:
+    """A receive callable that hands back a body already read."""
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return receive
 
 
 async def _respond(send: Send, code: int, body: bytes) -> None:
