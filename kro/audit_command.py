@@ -8,6 +8,7 @@ import sys
 import time
 from calendar import timegm
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -166,20 +167,189 @@ def _records(path: Path) -> Iterator[dict[str, Any]]:
             yield record
 
 
+_SLACK = 0.005  # ms-resolution timestamps, and the outcome's duration counts from before the call record
+
+
+def _window(view: dict[str, Any]) -> tuple[float, float | None] | None:
+    """When a call's tool ran: (start, end), end None while open (exec, no outcome); None: ran nothing."""
+    if view.get("tool") == "api" or view.get("state") == "blocked":
+        return None
+    if str(view.get("rule") or "").startswith("approval."):
+        return None  # run outside the session, with the approver's credentials: never through the proxy
+    start = ts_seconds(str(view.get("ts")))
+    if view.get("state") in ("exec", "started"):
+        return start, None
+    duration = view.get("duration_ms")
+    return start, start + (duration / 1000 if isinstance(duration, (int, float)) else 0) + _SLACK
+
+
+def fold_api(views: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The proxy's requests folded under the call that made them (its `api` list); others stay in place.
+
+    A request belongs to the call of the same session whose tool was running when the proxy answered it:
+    from the call record to its end (the outcome's duration), or, for a call with no end on record (plain
+    mode's exec, still running), to the session's next call. When calls of one session overlap, the one
+    that started last takes it. Requests no call spans (curl, a client library, kubectl by its real path)
+    stay lines of their own.
+    """
+    out: list[dict[str, Any]] = []
+    open_calls: dict[object, list[tuple[float, float | None, dict[str, Any]]]] = {}
+    for view in views:
+        session = view.get("session")
+        if view.get("tool") != "api":
+            window = _window(view)
+            if window is None:
+                out.append(view)
+                continue
+            spans = open_calls.setdefault(session, [])
+            # A call with no recorded end runs until the session's next call starts.
+            spans[:] = [(s, e if e is not None else window[0], v) for s, e, v in spans]
+            view = {**view, "api": []}
+            spans.append((window[0], window[1], view))
+            out.append(view)
+            continue
+        at = ts_seconds(str(view.get("ts")))
+        owner = None
+        for s, e, v in reversed(open_calls.get(session, [])):
+            if s - _SLACK <= at and (e is None or at <= e):
+                owner = v
+                break
+        if owner is None:
+            out.append(view)
+        else:
+            owner["api"].append(view)
+    return out
+
+
 def _describe(view: dict[str, Any]) -> str:
     state = view.get("state")
+    api: list[dict[str, Any]] = view.get("api") or []
     if state == "blocked":
         return f"[{view.get('rule')}] {view.get('reason')}"
+    if view.get("tool") == "api":
+        return f"HTTP {view.get('status')}" + (f", {view.get('bytes')} bytes" if view.get("bytes") else "")
     if state == "exec":
-        return "run by exec (plain mode): the outcome is not recorded"
-    if state == "started":
-        return "started; no outcome recorded (still running, or the outcome record was lost)"
-    parts = [f"exit {view.get('exit_code')}", f"{view.get('duration_ms')} ms"]
-    if view.get("timed_out"):
-        parts.append("timed out")
-    if view.get("error"):
-        parts.append(str(view["error"]))
-    return ", ".join(parts)
+        text = "run by exec (plain mode): no outcome on record"
+        if api:  # the proxy's answers are the last thing kro knows of it
+            last = ts_seconds(str(api[-1].get("ts"))) - ts_seconds(str(view.get("ts")))
+            text += f"; last API answer +{last * 1000:.0f} ms (HTTP {api[-1].get('status')})"
+    elif state == "started":
+        text = "started; no outcome recorded (still running, or the outcome record was lost)"
+    elif view.get("exit_code") is None:  # a step complete in itself with no exit (an approval)
+        text = f"[{view.get('rule')}] {view.get('reason')}"
+    else:
+        parts = [f"exit {view.get('exit_code')}", f"{view.get('duration_ms')} ms"]
+        if view.get("timed_out"):
+            parts.append("timed out")
+        if view.get("error"):
+            parts.append(str(view["error"]))
+        text = ", ".join(parts)
+    if api:
+        refused = sum(a.get("decision") == "blocked" for a in api)
+        text += f"; {len(api)} API request{'s' if len(api) != 1 else ''}"
+        text += f" ({refused} refused)" if refused else ""
+    return text
+
+
+def _line(view: dict[str, Any]) -> str:
+    mark = "✘" if view.get("state") == "blocked" else "✔"
+    argv_text = " ".join(str(a) for a in view.get("argv") or [])
+    context = f"  ({view.get('context')})" if view.get("tool") != "api" else ""
+    return f"{view.get('ts')} {mark} {view.get('tool')} {argv_text}{context}  {_describe(view)}\n"
+
+
+def _api_line(view: dict[str, Any]) -> str:
+    mark = "✘" if view.get("state") == "blocked" else "✔"
+    argv_text = " ".join(str(a) for a in view.get("argv") or [])
+    return f"    {str(view.get('ts'))[11:]} {mark} {argv_text}  {_describe(view)}\n"
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    """What `kro audit` shows."""
+
+    blocked: bool = False
+    cutoff: float | None = None
+    session: str = ""
+    tool: str = ""
+    api: bool = False
+
+
+def _shown(view: dict[str, Any], f: Filters) -> bool:
+    if f.session and not str(view.get("session") or "").startswith(f.session):
+        return False
+    if f.tool and view.get("tool") != f.tool:
+        return False
+    if f.cutoff is not None and ts_seconds(str(view.get("ts"))) < f.cutoff:
+        return False
+    return not f.blocked or view.get("state") == "blocked"
+
+
+def render(views: list[dict[str, Any]], f: Filters) -> str:
+    """The text view: one line per call, its API requests under it with --api (or --tool api)."""
+    lines: list[str] = []
+    for view in views:
+        api = view.get("api") or []
+        if f.tool == "api" or f.blocked:  # the proxy's requests as lines of their own
+            lines += [_line(a) for a in api if _shown(a, f)]
+        if not _shown(view, f):
+            continue
+        lines.append(_line(view))
+        # A refused request is shown under its call even without --api: a refusal is never folded away.
+        lines += [_api_line(a) for a in api if f.api or a.get("state") == "blocked"]
+    return "".join(lines)
+
+
+def _settled(view: dict[str, Any], later: bool, idle: bool) -> bool:
+    """Whether a call's line is final while following: ended, or no end to wait for."""
+    state = view.get("state")
+    if state in ("exec", "started") and view.get("tool") != "api":
+        return later or (state == "exec" and idle)
+    return True
+
+
+def follow(path: Path, f: Filters, poll: float = 0.5, idle_after: float = 2.0) -> None:
+    """Print calls as they end (a plain-mode exec once the session moves on or goes quiet), until killed."""
+    records: list[dict[str, Any]] = []
+    done: set[tuple[object, object, object]] = set()
+    offset, pending, quiet = 0, b"", 0.0
+    while True:
+        try:
+            with path.open("rb") as fh:
+                fh.seek(offset)
+                chunk = fh.read()
+        except FileNotFoundError:
+            chunk = b""
+        offset += len(chunk)
+        *lines, pending = (pending + chunk).split(b"\n")
+        for line in lines:
+            try:
+                record = orjson.loads(line)
+            except orjson.JSONDecodeError:
+                continue
+            if isinstance(record, dict):
+                records.append(record)
+        quiet = 0.0 if lines else quiet + poll
+        views = fold_api(calls(records))
+        sessions_later: dict[object, int] = {}
+        for n, view in enumerate(views):
+            if view.get("tool") != "api":
+                sessions_later[view.get("session")] = n
+        out = []
+        for n, view in enumerate(views):
+            key = (view.get("session"), view.get("call"), view.get("ts"))
+            if key in done:
+                continue
+            later = sessions_later.get(view.get("session"), n) > n
+            if not _settled(view, later, quiet >= idle_after):
+                continue
+            done.add(key)
+            out.append(view)
+        text = render(out, f)
+        if text:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+        time.sleep(poll)
 
 
 def _verify(path: Path) -> int:
@@ -215,21 +385,58 @@ def _verify(path: Path) -> int:
 
 def main(argv: list[str]) -> int:
     """Entry point of `kro audit`."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    path = args.file or Path(default_path())
+    if not path.exists() and not args.follow:
+        raise UsageError(f"no audit log at {path} yet (use --file to read another)")
+    if args.action == "verify":
+        return _verify(path)
+    f = Filters(
+        blocked=args.blocked,
+        cutoff=time.time() - parse_duration(args.since) if args.since else None,
+        session=args.session or "",
+        tool=args.tool or "",
+        api=args.api,
+    )
+    if args.json:
+        for view in calls(_records(path)):
+            if _shown(view, f):
+                sys.stdout.write(orjson.dumps(view).decode() + "\n")
+        return ExitStatus.OK
+    if args.follow:
+        try:
+            follow(path, f)
+        except KeyboardInterrupt:
+            return ExitStatus.OK
+    sys.stdout.write(render(fold_api(calls(_records(path))), f))
+    return ExitStatus.OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of `kro audit` (also read by `kro completion`)."""
     parser = argparse.ArgumentParser(
         prog="kro audit",
         description=(
-            "Read kro's audit log, one line per kubectl/kubetail/MCP call. The log holds a call record "
-            "per attempt, written before anything runs (ts, session, pid, call, event=call, tool, argv, "
-            "context, decision, rule, reason, exit_code, duration_ms, follows), and for an allowed call an "
+            "Read kro's audit log: one line per kubectl/kubetail/MCP call with its outcome, the session API "
+            "proxy's requests folded under the call that made them (--api lists them). The log holds a call "
+            "record per attempt, written before anything runs (ts, session, pid, call, event=call, tool, "
+            "argv, context, decision, rule, reason, exit_code, duration_ms, follows), for an allowed call an "
             "outcome record when it ends (ts, session, pid, call, event=outcome, tool, exit_code, "
-            "duration_ms, bytes, timed_out, signal, error). A call missing its outcome record is shown as "
-            "started (still running, or the record was lost), or as run by exec in plain mode."
+            "duration_ms, bytes, timed_out, signal, error), and one record per proxy request (tool api). "
+            "A request is folded under the call of its session that was running when the proxy answered it "
+            "(requests no call spans, e.g. curl's, keep lines of their own). A call missing its outcome "
+            "record is shown as started (still running, or the record was lost), or as run by exec in plain "
+            "mode, with the time of its last API answer."
         ),
         epilog=(
             "examples:\n"
-            "  kro audit --blocked --since 1h     what was refused in the last hour\n"
-            "  kro audit --json | jq -r .argv     every call as JSON\n"
-            "  kro audit verify                   check every line; exit 1 naming each bad one"
+            "  kro audit --since 1h                what ran in the last hour, one line per call\n"
+            "  kro audit --api --session 41c1      one session's calls with their API requests\n"
+            "  kro audit --blocked --tool api      requests the API proxy refused\n"
+            "  kro audit -f                        follow: print calls as they end\n"
+            "  kro audit --json | jq -r .argv      every call as JSON\n"
+            "  kro audit verify                    check every line; exit 1 naming each bad one"
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -248,28 +455,13 @@ def main(argv: list[str]) -> int:
         default=None,
         help=f"audit log (default {default_path()})",
     )
-    parser.add_argument("--blocked", action="store_true", help="only blocked attempts")
+    parser.add_argument("--blocked", action="store_true", help="only blocked attempts (API requests too)")
     parser.add_argument("--since", help="only records newer than this duration, e.g. 10m, 2h, 1d")
-    parser.add_argument("--json", action="store_true", help="print the records as JSON Lines")
-    args = parser.parse_args(argv)
-    path = args.file or Path(default_path())
-    if not path.exists():
-        raise UsageError(f"no audit log at {path} yet (use --file to read another)")
-    if args.action == "verify":
-        return _verify(path)
-    cutoff = time.time() - parse_duration(args.since) if args.since else None
-    for view in calls(_records(path)):
-        if args.blocked and view.get("state") != "blocked":
-            continue
-        if cutoff is not None and ts_seconds(str(view.get("ts"))) < cutoff:
-            continue
-        if args.json:
-            sys.stdout.write(orjson.dumps(view).decode() + "\n")
-            continue
-        mark = "✘" if view.get("state") == "blocked" else "✔"
-        argv_text = " ".join(view.get("argv") or [])
-        sys.stdout.write(
-            f"{view.get('ts')} {mark} {view.get('tool')} {argv_text}  ({view.get('context')})"
-            f"  {_describe(view)}\n"
-        )
-    return ExitStatus.OK
+    parser.add_argument("--session", help="only this session (its id, or a prefix of it)")
+    parser.add_argument(
+        "--tool", help="only this tool: kubectl, kubetail, mcp, api (the proxy's requests), 'kro approve', …"
+    )
+    parser.add_argument("--api", action="store_true", help="list each call's API requests under it")
+    parser.add_argument("-f", "--follow", action="store_true", help="keep reading: print calls as they end")
+    parser.add_argument("--json", action="store_true", help="print the records as JSON Lines (one per call)")
+    return parser

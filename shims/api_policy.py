@@ -205,7 +205,8 @@ def decide_request(req: ApiRequest, pins: ApiPins, namespaced: Namespaced) -> Ap
             return _refuse(
                 R.API_TOKEN_REQUEST,
                 "TokenRequest (serviceaccounts/NAME/token) mints a new service-account credential; it is "
-                "blocked in this read-only session",
+                "blocked in this read-only session, so read service accounts with GET and ask the user if "
+                "a token is really needed",
             )
     if method not in _READS:
         return _decide_post(req, where) if method == "POST" else _refuse(R.API_METHOD, method_reason(method))

@@ -61,6 +61,15 @@ SIDE_EFFECTS = {
     ("kustomize",): "can run exec and helm plugins and fetch remote bases",
     ("create", "token"): "mints a new service-account credential",
 }
+# What to run instead of each side-effect command (every refusal names an alternative).
+SIDE_EFFECT_INSTEAD = {
+    ("diff",): "read the live object with 'kubectl get KIND NAME -n NS -o yaml' and compare it with "
+    "your manifest locally",
+    ("kustomize",): "render it outside the session ('kustomize build DIR') and read the live objects "
+    "with 'kubectl get'",
+    ("create", "token"): "read service accounts with 'kubectl get serviceaccounts', and ask the user if "
+    "a token is really needed",
+}
 _CONFIG_WRITES = ("set", "unset", "delete-", "use", "rename")
 
 IDENTITY_FLAGS = frozenset(
@@ -108,7 +117,8 @@ def verb_rule(path: tuple[str, ...]) -> tuple[str, str] | None:
         return None
     side_effect = SIDE_EFFECTS.get(path)
     if side_effect:
-        return R.SIDE_EFFECT, f"'{verb}' {side_effect}; it is blocked in this read-only session"
+        instead = SIDE_EFFECT_INSTEAD[path]
+        return R.SIDE_EFFECT, f"'{verb}' {side_effect}; it is blocked in this read-only session, so {instead}"
     top = path[0]
     if top in MUTATING:
         return R.MUTATING, R.mutating(verb)
@@ -174,6 +184,11 @@ def _verbosity_ok(value: str) -> bool:
     return digits.isascii() and digits.isdigit() and 0 <= int(value) <= MAX_VERBOSITY
 
 
+def _help(verb: str | None, tool: str = "kubectl") -> str:
+    """The instruction after a parse error: the command's own help lists its flags."""
+    return f"see '{tool} {verb + ' ' if verb else ''}--help' for the flags it takes"
+
+
 def _ns_reason(pins: Pins) -> str:
     allowed = ", ".join(pins.namespaces)
     return f"this session may only read namespaces {allowed}; pass -n with one of them"
@@ -197,7 +212,7 @@ def decide(inv: Invocation, pins: Pins) -> Decision:
     if rule and not help_only:
         return _block(rule[0], rule[1], verb)
     if inv.error is not None:
-        return _block(inv.error_rule, f"{inv.error}; kubectl would reject this call", verb)
+        return _block(inv.error_rule, f"{inv.error}; kubectl would reject this call, so {_help(verb)}", verb)
     if path and path[0] in ("__complete", "__completeNoDesc"):
         return _decide_completion(inv, pins)
     blocked = check_globals(inv, pins, verb)

@@ -57,7 +57,10 @@ def decide(inv: Invocation, pins: Pins) -> Decision:
     if rule and not help_only:
         return Decision(False, rule[0], rule[1], verb)
     if inv.error is not None:
-        return Decision(False, inv.error_rule, f"{inv.error}; kubetail would reject this call", verb)
+        see = f"kubetail {verb} --help" if verb else "kubetail --help"
+        return Decision(
+            False, inv.error_rule, f"{inv.error}; kubetail would reject this call, so see '{see}'", verb
+        )
     for flag in inv.flags:
         if flag.name in LOCAL_FILE_FLAGS:
             return Decision(False, R.LOCAL_FILE, R.local_file(flag.written), verb)

@@ -64,7 +64,8 @@ def raw_path_problem(path: str, pins: Pins) -> tuple[str, str] | None:
     """(rule, reason) blocking `get --raw PATH`, or None when the path is a safe GET."""
     reason = (
         f"--raw {path!r} is not a plain read kro can vouch for; raw paths may name health, "
-        "version, discovery, openapi, metrics or non-secret resources under /api and /apis"
+        "version, discovery, openapi, metrics or non-secret resources under /api and /apis, so use one "
+        "of those (a plain path: no '..', '//' or escapes) or 'kubectl get KIND' for objects"
     )
     route, _, query = path.partition("?")
     if not path.startswith("/") or ".." in path or "%" in route or "//" in path or "\\" in path:
@@ -88,7 +89,10 @@ def raw_path_problem(path: str, pins: Pins) -> tuple[str, str] | None:
     if any(is_secret_type(s) for s in lowered):
         return R.SECRET, R.secret_exposure(f"--raw {path!r}")
     if _REACH_IN & set(lowered):
-        return R.RAW_PATH, f"--raw {path!r} reaches into a workload or node (proxy/exec/attach/portforward)"
+        return R.RAW_PATH, (
+            f"--raw {path!r} reaches into a workload or node (proxy/exec/attach/portforward); "
+            "use logs, describe or get to inspect instead"
+        )
     if pins.namespaces and (len(rest) < 2 or rest[0] != "namespaces" or rest[1] not in pins.namespaces):
         ns = ", ".join(pins.namespaces)
         return (

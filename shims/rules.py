@@ -41,6 +41,7 @@ APPROVAL_IDENTITY = "approval.identity"
 APPROVAL_FLAG = "approval.flag"
 APPROVAL_LOCAL_INPUT = "approval.local-input"
 APPROVAL_SCOPE = "approval.scope"
+API_ACCESS_REVIEW = "api.access-review"
 
 READ_ONLY = "this session is read-only"
 

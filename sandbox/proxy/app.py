@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from kro.sandbox.proxy import admission, bodies
+from kro.sandbox.proxy.access_review import AccessReviews, is_review
 from kro.sandbox.proxy.admission import Answer, Responder
 from kro.sandbox.proxy.audit import ProxyAudit
 from kro.sandbox.proxy.discovery import Discovery
@@ -49,7 +50,8 @@ class ProxyApp:
         self.discovery = Discovery(self.transport)
         self.audit = ProxyAudit(settings.audit, settings.session, settings.context)
         self.rewriter = bodies.Rewriter(settings.pins.redact, settings.bound)
-        self.responders: list[Responder] = [*responders, VersionCopy(self.transport)]
+        reviews = AccessReviews(self.transport, self.discovery, settings.pins)
+        self.responders: list[Responder] = [*responders, reviews, VersionCopy(self.transport)]
         self.open_flows = 0  # requests being answered now (a test reads it to see streams end)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -71,7 +73,10 @@ class ProxyApp:
                 await self.discovery.learn(flow.request.raw_path)  # namespaced or not: once per group-version
             flow.decision = admission.admit(flow.request, s.token, s.pins, self.discovery.lookup)
             decision = Decision(True, flow.decision.rule, flow.decision.reason, None)
-            body = await _read_body(receive)
+            if is_review(flow):  # `auth can-i`: answered for the session (access_review.py)
+                why = "a self-subject review, answered for the session"
+                decision = Decision(True, R.API_ACCESS_REVIEW, why, None)
+            body = flow.body = await _read_body(receive)
             self.audit.forwarding(flow, decision)  # before anything leaves (AuditError: nothing does)
             forwarded = True
             await self._answer(flow, body, receive, send)

@@ -101,3 +101,31 @@ def test_every_client_meets_the_policy_at_the_api(real_cluster: RealCluster, tmp
     assert files_containing([tmp_path], [real_cluster.admin_token]) == []
     api = run.audit(api=True)
     assert {r["rule"] for r in api if r["decision"] == "blocked"} >= {"api.method", "api.upgrade"}
+
+
+def test_auth_can_i_answers_for_the_session_not_the_admin(real_cluster: RealCluster, tmp_path: Path) -> None:
+    """api.access-review: an admin's `auth can-i delete pods` says no in a session; reads say yes."""
+    script = """
+        kubectl auth can-i delete pods; echo "rc=$?"
+        kubectl auth can-i get pods; echo "rc=$?"
+        kubectl auth can-i --list; echo "rc=$?"
+    """
+    run = KroRun(real_cluster, tmp_path)
+    proc = subprocess.run(
+        run.argv("plain", real_cluster.admin_context, ["sh", "-c", script]),
+        env=run.env(), capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL, check=False,
+    )  # fmt: skip
+    out = proc.stdout.splitlines()
+    assert out[0].startswith("no - kro: this session is read-only"), proc.stdout + proc.stderr
+    assert out[1:4] == ["rc=1", "yes", "rc=0"], out
+    listed = "\n".join(out[4:])
+    assert "[get list watch]" in listed, listed
+    verbs = {line.rsplit("[", 1)[-1].rstrip("]") for line in out[5:-1] if line.strip()}
+    assert verbs <= {"get list watch", "create", "get", "head"}, listed  # no "*", no delete
+    outside = subprocess.run(
+        [find_real("kubectl", os.environ.get("PATH", "")) or "kubectl", "--kubeconfig",
+         str(real_cluster.kubeconfig), "--context", real_cluster.admin_context,
+         "auth", "can-i", "delete", "pods"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert outside.stdout.strip() == "yes", "outside kro the admin may delete: the session's no is kro's"

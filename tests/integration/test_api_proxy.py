@@ -519,3 +519,54 @@ def test_version_is_fetched_once_for_a_while(token_demo: DemoHandle, tmp_path: P
     assert [(r["path"], r["status"], r["bytes"]) for r in records] == [
         ("/version?timeout=5s", 200, len(answers[0].content))
     ] * 3
+
+
+def test_auth_can_i_answers_for_the_session(session: KroSession) -> None:
+    """api.access-review: kubectl's can-i (protobuf) gets kro's `no` for a write, the cluster's `yes` else."""
+    script = """
+        kubectl auth can-i delete pods -n demo; echo "rc=$?"
+        kubectl auth can-i create pods --subresource=exec -n demo; echo "rc=$?"
+        kubectl auth can-i get pods -n demo; echo "rc=$?"
+        kubectl auth can-i --list -n demo; echo "rc=$?"
+    """
+    result = session.sh(script)
+    out = result.stdout.splitlines()
+    assert out[0].startswith("no - kro: this session is read-only, so 'delete pods' is refused"), out
+    exec_no = (
+        "no - kro: the 'exec' subresource reaches into workloads, nodes or the network and is "
+        "blocked; use logs, describe or get to inspect instead"
+    )
+    assert out[1:3] == ["rc=1", exec_no], out
+    assert out[4:6] == ["yes", "rc=0"], out
+    listed = "\n".join(out[6:])
+    assert "[get list watch]" in listed, listed
+    assert "delete" not in listed, listed
+    records = [r for r in session.audit(api=True) if "selfsubject" in r["path"]]
+    assert [r["rule"] for r in records] == ["api.access-review"] * 4
+    assert [r["status"] for r in records] == [201] * 4
+
+
+def test_rules_review_loses_its_write_verbs(token_demo: DemoHandle, tmp_path: Path) -> None:
+    """api.access-review: the cluster's SelfSubjectRulesReview comes back with kro's note and reads only."""
+    review = {"kind": "SelfSubjectRulesReview", "apiVersion": "authorization.k8s.io/v1",
+              "spec": {"namespace": "demo"}}  # fmt: skip
+    with _proxy(token_demo, tmp_path) as handle, _client(handle, tmp_path) as client:
+        resp = client.post("/apis/authorization.k8s.io/v1/selfsubjectrulesreviews", json=review)
+        access = client.post(
+            "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
+            json={
+                "spec": {
+                    "resourceAttributes": {"verb": "update", "resource": "configmaps", "namespace": "demo"}
+                }
+            },
+        )
+    assert resp.status_code == 201
+    status = resp.json()["status"]
+    assert status["evaluationError"].startswith("kro: this session is read-only")
+    verbs = {v for rule in status["resourceRules"] for v in rule["verbs"]}
+    assert verbs == {"get", "list", "watch", "create"}  # create: the self-subject reviews only
+    reviews = {"selfsubjectaccessreviews", "selfsubjectrulesreviews", "selfsubjectreviews"}
+    assert all(set(r["resources"]) <= reviews for r in status["resourceRules"] if "create" in r["verbs"])
+    assert access.status_code == 201
+    assert access.json()["status"]["allowed"] is False
+    assert access.json()["status"]["reason"].startswith("kro: ")

@@ -1,0 +1,96 @@
+"""Every refusal names what to run instead: each blocked case of the kubectl, kubetail and API tables."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from test_api_policy import CASES as API_CASES
+from test_api_policy import decide as api_decide
+from test_policy_kubectl import CASES as KUBECTL_CASES
+
+from kro.shims import rules as R
+from kro.shims.decide import decide_argv
+from kro.shims.model import Pins
+
+# After the "why", an instruction: a verb telling the caller what to do, or a command to run.
+_ALTERNATIVE = re.compile(
+    r"(?:[;:,(]|\bso|\bthen|\binstead) +(?:e\.g\. )?(?:use|drop|ask|pass|run|read|name|list|select|put|"
+    r"retype|send|compare|get|fetch|describe|check|write|quote|give|keep|try|add|see)\b"
+    r"|'kubectl [a-z]|'kubetail [a-z]",
+    re.IGNORECASE,
+)
+# Refusals the kubectl table has no case for.
+EXTRA_KUBECTL_CASES = [
+    pytest.param(["diff", "-f", "web.yaml"], R.SIDE_EFFECT, Pins(context="prod"), id="verb.side-effect.diff"),
+    pytest.param(
+        ["get", "pods", "--kubeconfig", "/x"],
+        R.IDENTITY,
+        Pins(context="prod"),
+        id="global.identity.kubeconfig",
+    ),
+]
+KUBETAIL_CASES = [
+    pytest.param(["serve"], R.LISTENER, id="kubetail.listener"),
+    pytest.param(["cluster", "install"], R.MUTATING, id="kubetail.mutating"),
+    pytest.param(["nosuch"], R.UNKNOWN_VERB, id="kubetail.unknown"),
+    pytest.param(["logs", "pod/x", "--context", "other"], R.CONTEXT_PINNED, id="kubetail.context-pinned"),
+    pytest.param(["logs", "pod/x", "-c", "/tmp/config.yaml"], R.LOCAL_FILE, id="kubetail.local-file"),
+]
+
+
+def has_alternative(reason: str) -> bool:
+    """Whether a reason tells the caller what to do instead, not only why not."""
+    return bool(_ALTERNATIVE.search(reason))
+
+
+def _blocked_kubectl() -> list[Any]:
+    return [c for c in [*KUBECTL_CASES, *EXTRA_KUBECTL_CASES] if c.values[1] != R.ALLOWED]  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(("argv", "rule", "pins"), _blocked_kubectl())
+def test_every_kubectl_refusal_names_an_alternative(argv: list[str], rule: str, pins: Pins) -> None:
+    _, decision = decide_argv("kubectl", argv, pins)
+    assert not decision.allowed
+    assert has_alternative(decision.reason), decision.reason
+
+
+@pytest.mark.parametrize(("argv", "rule"), KUBETAIL_CASES)
+def test_every_kubetail_refusal_names_an_alternative(argv: list[str], rule: str) -> None:
+    _, decision = decide_argv("kubetail", argv, Pins(context="prod"))
+    assert decision.rule == rule, decision
+    assert has_alternative(decision.reason), decision.reason
+
+
+def _blocked_api() -> list[Any]:
+    return [c for c in API_CASES if c.values[4] != R.ALLOWED]  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(("method", "url", "pins", "headers", "rule", "rewrite", "watch"), _blocked_api())
+def test_every_api_refusal_names_an_alternative(method: str, url: str, pins: Any, headers: Any, rule: str,
+                                                rewrite: str, watch: bool) -> None:  # fmt: skip
+    decision = api_decide(method, url, pins, headers)
+    assert not decision.allowed
+    assert has_alternative(decision.reason), decision.reason
+
+
+def test_every_rule_is_exercised_here() -> None:
+    """A new rule id must show up in one of the tables above, so its reason is checked too."""
+    seen = {c.values[1] for c in _blocked_kubectl()} | {c.values[1] for c in KUBETAIL_CASES}  # type: ignore[attr-defined]
+    seen |= {c.values[4] for c in _blocked_api()}  # type: ignore[attr-defined]
+    rules = {v for k, v in vars(R).items() if k.isupper() and isinstance(v, str) and "." in v}
+    unexercised = {R.EMPTY, R.API_ACCESS_REVIEW}  # no decision carries them (docs/policy.md)
+    assert rules - unexercised - seen == set()
+
+
+@pytest.mark.parametrize(
+    ("reason", "expected"),
+    [
+        pytest.param("'diff' is blocked in this read-only session", False, id="why-only"),
+        pytest.param("it is blocked; use logs instead", True, id="use"),
+        pytest.param("blocked; compare with 'kubectl get deploy web -o yaml'", True, id="command"),
+    ],
+)
+def test_has_alternative(reason: str, expected: bool) -> None:
+    assert has_alternative(reason) is expected
