@@ -83,6 +83,18 @@ def _crash(stderr: str) -> str | None:
     return first.strip() if crashed and "goroutine " in rest else None
 
 
+def _without_klog(stderr: str) -> str:
+    """stderr without client-go's log lines (`E1206 15:30:27.168518 2651 memcache.go:265] ...`, which
+    repeat the error kubectl prints last), unless they are all there is."""
+    lines = stderr.strip().splitlines()
+    kept = [
+        line
+        for line in lines
+        if not (line[:1] in "EWIF" and line[1:5].isdigit() and ".go:" in line.partition("] ")[0])
+    ]
+    return "\n".join(kept or lines)
+
+
 def _kept(result: RunResult) -> str:
     if result.bytes is None:  # the tool wrote straight to the caller
         return ""
@@ -114,7 +126,7 @@ def judge(result: RunResult) -> Failure | None:
         return Failure("infra", message, result.exit_code, own=True)
     code = result.exit_code
     if code != 0 and not result.stopped and (result.stderr.strip() or not result.lines):
-        message = result.stderr.strip()[:MESSAGE_CAP] or f"{tool} exited with code {code}"
+        message = _without_klog(result.stderr)[:MESSAGE_CAP] or f"{tool} exited with code {code}"
         return Failure(classify(message), message, code)
     return None
 

@@ -14,7 +14,17 @@ from kro.sandbox.proxy.access_review import AccessReviews, is_review
 from kro.sandbox.proxy.admission import Answer, Responder
 from kro.sandbox.proxy.audit import ProxyAudit
 from kro.sandbox.proxy.discovery import Discovery
-from kro.sandbox.proxy.flow import Flow, Receive, Refused, Scope, Send, respond, start, status_body
+from kro.sandbox.proxy.flow import (
+    Flow,
+    Receive,
+    Refused,
+    Scope,
+    Send,
+    refusal_body,
+    respond,
+    start,
+    status_body,
+)
 from kro.sandbox.proxy.transport import Transport, close, request_headers, response_headers
 from kro.sandbox.proxy.upstream import Upstream
 from kro.sandbox.proxy.version import VersionCopy
@@ -83,16 +93,18 @@ class ProxyApp:
         except AuditError as exc:  # raised before any byte of the answer was sent
             await respond(send, 403, status_body(403, "Forbidden", str(exc)))
         except Refused as no:
-            body = status_body(no.code, no.reason, no.why)
-            flow.status, flow.sent = no.code, len(body)
+            body, content_type = refusal_body(no)
+            code = no.code
+            flow.status, flow.sent = code, len(body)
             if forwarded:
                 flow.ended, flow.withheld = no.why, no.rule
             else:
                 try:
-                    self.audit.settled(flow, Decision(False, no.rule, no.why, None), no.code, len(body))
+                    self.audit.settled(flow, Decision(False, no.rule, no.why, None), code, len(body))
                 except AuditError as exc:
+                    code, content_type = 403, "application/json"
                     body = status_body(403, "Forbidden", str(exc))
-            await respond(send, no.code, body)
+            await respond(send, code, body, content_type)
         finally:
             if forwarded:
                 self.audit.answered(flow)

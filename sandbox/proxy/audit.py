@@ -45,5 +45,5 @@ class ProxyAudit:
         that fills up now loses only the status and size, and nothing is left to refuse)."""
         ended = Ended(0 if flow.ended is None else 1, flow.sent, error=flow.ended)
         with contextlib.suppress(AuditError):
-            extra = {"status": flow.status, "rule": flow.withheld}
+            extra: dict[str, object] = {"status": flow.status, "rule": flow.withheld}
             self.log.outcome(self._call(flow), ended, flow.started, extra)

@@ -56,9 +56,22 @@ def status_body(code: int, reason: str, message: str) -> bytes:
     return orjson.dumps(doc)
 
 
-async def respond(send: Send, code: int, body: bytes) -> None:
-    """A whole JSON answer."""
-    await start(send, code, [("content-type", "application/json"), ("content-length", str(len(body)))])
+def refusal_body(no: Refused) -> tuple[bytes, str]:
+    """The body and content type answering `no`.
+
+    A refusal by policy is a JSON Status (kubectl prints `Error from server (Forbidden): kro: ...`, client
+    libraries raise their usual error). When the cluster failed (5xx), client-go shows a JSON Status's
+    message only on some paths (discovery prints its own fixed words for 502/503/504 JSON), but quotes a
+    text body on all of them: `an error on the server ("kro: ...")`, so those answers are text.
+    """
+    if no.code >= 500:
+        return f"kro: {no.why}".encode(), "text/plain; charset=utf-8"
+    return status_body(no.code, no.reason, no.why), "application/json"
+
+
+async def respond(send: Send, code: int, body: bytes, content_type: str = "application/json") -> None:
+    """A whole answer (JSON unless told)."""
+    await start(send, code, [("content-type", content_type), ("content-length", str(len(body)))])
     await send({"type": "http.response.body", "body": body, "more_body": False})
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from typing import Any
 
 import h2.errors
@@ -100,26 +101,26 @@ class Transport:
             ) from exc
         except TimeoutError as exc:
             raise Refused(
-                504,
+                502,
                 R.API_UPSTREAM,
-                "Timeout",
+                "BadGateway",
                 f"the API server sent no answer within {HEAD_TIMEOUT:.0f} s; the cluster is slow or "
                 "overloaded (kro's proxy stopped waiting)",
             ) from exc
         except httpx.PoolTimeout as exc:
             raise Refused(
-                503,
+                502,
                 R.API_UPSTREAM,
-                "ServiceUnavailable",
+                "BadGateway",
                 f"{LONG_STREAMS} watches or followed logs are open, the most kro's proxy keeps at once; "
                 "end one and try again",
             ) from exc
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             raise Refused(
-                503,
+                502,
                 R.API_UPSTREAM,
-                "ServiceUnavailable",
-                f"cannot reach the API server {self.upstream.server}: {exc or type(exc).__name__}; the "
+                "BadGateway",
+                f"cannot reach the API server {self.upstream.server}: {_cause(exc)}; the "
                 "cluster is down or unreachable from here (kro's proxy is up)",
             ) from exc
         except httpx.HTTPError as exc:
@@ -160,12 +161,22 @@ class Transport:
         raise AssertionError("unreachable")
 
 
+def _cause(exc: BaseException) -> str:
+    """The OS's words for a failed connect ("Connection refused"), else the exception's own."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, OSError) and seen.errno:
+            return os.strerror(seen.errno)
+        seen = seen.__cause__ or seen.__context__
+    return str(exc) or type(exc).__name__
+
+
 def idle_refusal() -> Refused:
     """An ordinary answer whose body stopped coming for IDLE_TIMEOUT s."""
     return Refused(
-        504,
+        502,
         R.API_UPSTREAM,
-        "Timeout",
+        "BadGateway",
         f"the API server sent nothing for {IDLE_TIMEOUT:.0f} s in the middle of an answer; the cluster is "
         "slow or overloaded (kro's proxy stopped waiting)",
     )

@@ -54,7 +54,7 @@ class Upstream:
 
         Ordinary requests share HTTP/2 where the server offers it, and a connection that sends nothing for
         IDLE_TIMEOUT s is given up. Long streams (`long`: watches, followed logs) get HTTP/1.1, one
-        connection each, no idle bound (a quiet watch is not hung), and closing one closes its connection.
+        connection each (closed when the stream ends: never idle), no idle bound (a quiet watch is not hung).
         """
         http2 = self.tls is not None and not long
         client = httpx.AsyncClient(
@@ -70,7 +70,7 @@ class Upstream:
             ),
             limits=httpx.Limits(
                 max_connections=LONG_STREAMS if long else 64,
-                max_keepalive_connections=4 if long else 16,
+                max_keepalive_connections=0 if long else 16,  # a stream's connection ends with it
                 keepalive_expiry=90.0,
             ),
             follow_redirects=False,

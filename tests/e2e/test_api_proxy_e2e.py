@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -129,3 +130,98 @@ def test_auth_can_i_answers_for_the_session_not_the_admin(real_cluster: RealClus
         capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert outside.stdout.strip() == "yes", "outside kro the admin may delete: the session's no is kro's"
+ABANDON = textwrap.dedent(
+    """
+    import base64, json, os, subprocess, sys, tempfile, time
+    import yaml
+    from kubernetes import client, config
+    here, ns = sys.argv[1], sys.argv[2]
+    cfg = yaml.safe_load(open(os.environ["KUBECONFIG"]))
+    server = cfg["clusters"][0]["cluster"]["server"]
+    token = cfg["users"][0]["user"]["token"]
+    ca = os.path.join(here, "proxy-ca.crt")
+    open(ca, "wb").write(base64.b64decode(cfg["clusters"][0]["cluster"]["certificate-authority-data"]))
+    def run(*argv, timeout=60):
+        started = time.monotonic()
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+        return time.monotonic() - started, done
+    def handshake(name):  # tell the test, wait for it to have looked at kro-run
+        open(os.path.join(here, name), "w").close()
+        while not os.path.exists(os.path.join(here, name + ".seen")):
+            time.sleep(0.05)
+    for _ in range(3):
+        run("kubectl", "get", "pods", "-n", ns)
+    handshake("idle")
+    config.load_kube_config()
+    v1 = client.CoreV1Api()
+    abandoned = []
+    for _ in range(2):
+        abandoned.append(run("kubectl", "wait", "--for=condition=Ready", "pod/api-1", "-n", ns,
+                             "--timeout=2s"))
+        abandoned.append(run("kubectl", "rollout", "status", "deployment/api", "-n", ns, "--timeout=2s"))
+        abandoned.append(run("timeout", "2", "kubectl", "get", "pods", "-n", ns, "-w"))
+        abandoned.append(run("curl", "-sS", "-N", "--max-time", "2", "--cacert", ca, "-H",
+                             "Authorization: Bearer " + token,
+                             f"{server}/api/v1/namespaces/{ns}/pods?watch=1"))
+        resp = v1.list_namespaced_pod(ns, watch=True, _preload_content=False)
+        resp.read(1)  # the first event's first byte: the watch is open
+        time.sleep(1)
+        resp.close()
+    reads = [run("kubectl", "get", "pods", "-n", ns, timeout=30) for _ in range(20)]
+    json.dump({
+        "abandoned": [(round(t, 2), d.returncode, d.stderr[-300:]) for t, d in abandoned],
+        "reads": [(round(t, 2), d.returncode, d.stdout.count("api-"), d.stderr[-300:]) for t, d in reads],
+    }, open(os.path.join(here, "result.json"), "w"))
+    handshake("done")
+    """
+)
+
+
+def _held(pid: int) -> tuple[int, int]:
+    """Descriptors and threads (kernel tasks) of a process."""
+    return len(os.listdir(f"/proc/{pid}/fd")), len(os.listdir(f"/proc/{pid}/task"))
+
+
+def _await_file(path: Path, proc: subprocess.Popen[str], seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while not path.exists():
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, f"{path.name} never came"
+        time.sleep(0.05)
+
+
+def test_abandoned_streams_leave_the_session_responsive(real_cluster: RealCluster, tmp_path: Path) -> None:
+    """kubectl wait and rollout status timeouts, get -w killed, curl and the Python client dropping a watch
+    (each twice), then 20 reads: each under 5 s (no stall), and kro-run's descriptors and threads are back
+    at their idle level (every abandoned upstream stream was closed)."""
+    (tmp_path / "abandon.py").write_text(ABANDON)
+    run = KroRun(real_cluster, tmp_path)
+    cmd = [sys.executable, str(tmp_path / "abandon.py"), str(tmp_path), SEEDED_NAMESPACE]
+    proc = subprocess.Popen(
+        run.argv("plain", real_cluster.admin_context, cmd), env=run.env(), stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        _await_file(tmp_path / "idle", proc, 120)
+        idle = _held(proc.pid)
+        (tmp_path / "idle.seen").touch()
+        _await_file(tmp_path / "done", proc, 300)
+        deadline = time.monotonic() + 10  # the last read's connections close as its kubectl exits
+        while (after := _held(proc.pid)) > idle and time.monotonic() < deadline:
+            time.sleep(0.1)
+        (tmp_path / "done.seen").touch()
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, (out, err)
+    result = json.loads((tmp_path / "result.json").read_text())
+    assert all(seconds < 10 for seconds, *_ in result["abandoned"]), result["abandoned"]
+    reads = result["reads"]
+    assert [(code, pods) for _, code, pods, _ in reads] == [(0, 2)] * 20, reads
+    assert max(seconds for seconds, *_ in reads) < 5, reads
+    assert after[0] <= idle[0], f"descriptors: idle {idle[0]}, after {after[0]}"
+    assert after[1] <= idle[1], f"threads: idle {idle[1]}, after {after[1]}"
+    streams = [r for r in run.audit(api=True) if "watch=" in r["path"]]
+    assert len(streams) >= 10, "every abandoned watch went through the proxy"
+    assert all(r["state"] == "done" for r in streams), streams

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import concurrent.futures
 import contextlib
 import json
 import os
@@ -20,7 +21,7 @@ from typing import Any
 import httpx2 as httpx
 import pytest
 import yaml
-from kro_testing import BIN, KroSession, calls_of
+from kro_testing import BIN, KroSession, calls_of, envelopes
 
 from kro.audit_command import calls
 from kro.democluster.fixture import FAKE_SA_TOKEN, FAKE_SECRET_PASSWORD
@@ -570,3 +571,33 @@ def test_rules_review_loses_its_write_verbs(token_demo: DemoHandle, tmp_path: Pa
     assert access.status_code == 201
     assert access.json()["status"]["allowed"] is False
     assert access.json()["status"]["reason"].startswith("kro: ")
+@pytest.mark.parametrize("when", [pytest.param("at-start", id="api.upstream.at-start"),
+                                  pytest.param("mid-session", id="api.upstream.mid-session")])  # fmt: skip
+def test_a_cluster_that_goes_away_is_infra_in_kros_words(tmp_path: Path, when: str) -> None:
+    """The cluster down before or during the session: kubectl shows kro's message; the envelope is infra."""
+    with DemoCluster(port=0, token=TOKEN) as cluster:
+        path = tmp_path / "kubeconfig"
+        path.write_text(yaml.safe_dump(cluster.kubeconfig()))
+        session = KroSession(DemoHandle(cluster, path, cluster.url, tmp_path / "kube-cache"), tmp_path)
+        (tmp_path / "run").mkdir(mode=0o700)
+        if when == "at-start":
+            cluster.stop()
+        script = f"""
+            kubectl get ns -o name >/dev/null 2>&1; touch {tmp_path}/first
+            while [ ! -f {tmp_path}/go ]; do sleep 0.05; done
+            kubectl get pods -n demo
+        """
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            done = pool.submit(session.sh, script, output="envelope")
+            for _ in range(600):
+                if (tmp_path / "first").exists() or done.done():
+                    break
+                time.sleep(0.05)
+            cluster.stop()
+            (tmp_path / "go").touch()
+            proc = done.result(timeout=120)
+    failed = envelopes(proc.stdout)[-1]
+    assert (failed["status"], failed["kind"]) == ("error", "infra"), failed
+    assert failed["message"].startswith("Error from server (InternalError)"), failed["message"]
+    assert "kro: cannot reach the API server" in failed["message"]
+    assert "memcache" not in failed["message"]

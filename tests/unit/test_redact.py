@@ -20,6 +20,7 @@ from kro.shims import envelope_output
 from kro.shims import redact as redact_module
 from kro.shims.envelope import classify
 from kro.shims.envelope_output import MAX_BYTES, Collector
+from kro.shims.outcome import RunResult, judge
 from kro.shims.redact import _KEYWORDS, _NEEDLES, LONG_LINE, MARK, Redactor, redact_text
 from kro.shims.sinks import _LONG_LINE, Feed
 
@@ -164,6 +165,26 @@ def test_redaction_never_raises_and_keeps_line_count(text: str) -> None:
 def test_error_classification(stderr: str, kind: str) -> None:
     """kubectl's stderr maps to user (the request was wrong) or infra (could not reach or authenticate)."""
     assert classify(stderr) == kind
+
+
+_PROXY_DOWN = (
+    'Error from server (InternalError): an error on the server ("kro: cannot reach the API server '
+    "https://127.0.0.1:6443: connection refused; the cluster is down or unreachable from here (kro's proxy "
+    'is up)") has prevented the request from succeeding'
+)
+
+
+def test_the_proxys_upstream_failure_is_infra_with_kros_message() -> None:
+    """api.upstream: kubectl's memcache lines are dropped from the message, kro's own words stay; infra."""
+    klog = (
+        'E1206 15:30:27.168518    2651 memcache.go:265] "Unhandled Error" err="couldn\'t get current server '
+        'API group list: an error on the server (\\"kro: cannot reach ...\\")"'
+    )
+    stderr = "\n".join([klog] * 5 + [_PROXY_DOWN]) + "\n"
+    result = RunResult("", "agent", None, 0, 0, 0, 0, stderr, 1, None, False, False, 30.0, "a bound")
+    failure = judge(result)
+    assert failure is not None
+    assert (failure.kind, failure.message) == ("infra", _PROXY_DOWN)
 
 
 # Streaming in blocks (Collector, plain --redact): any chunking gives what redacting the whole text gives.
