@@ -242,7 +242,16 @@ def _execute(session: Session, plan: Plan, sink: Sink) -> Outcome:
         plan.tool,
     )  # fmt: skip
     failure = judge(result)
-    if failure is not None:  # one rule: a spill file stays only when the error names it
+    refused = feed.spill_error
+    if refused is not None:  # the cache is full or unwritable: a clear failure, no file left
+        feed.discard()
+        result = result._replace(spill=None)
+        message = (
+            f"{plan.tool}'s output was too big to show and kro could not keep it: {refused}; "
+            "free space there (kro cache prune) or narrow the request (-n, -l, --limit)"
+        )
+        failure = Failure("infra", message, ExitStatus.TEMPFAIL, own=True)
+    elif failure is not None:  # one rule: a spill file stays only when the error names it
         if failure.own and feed.lines:
             feed.keep()  # timed out, killed or crashed: the partial output stays readable, the error names it
             result = result._replace(spill=feed.spill)

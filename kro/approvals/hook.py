@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 
 from kro.approvals import scope
-from kro.approvals.store import Queue, Request, rfc3339
+from kro.approvals.store import Queue, QueueUnwritable, Request, rfc3339
 from kro.shims import envelope, json_codec
 from kro.shims.audit import AuditLog, Call
 from kro.shims.errors import ExitStatus
@@ -34,8 +34,12 @@ def answer_blocked(session: Session, inv: Invocation, decision: Decision, audit:
         blocked = decision._replace(reason=f"{_clause(decision)}; {why_not}")
         return _blocked(session, io, audit, call, blocked, started)
     assert entry is not None
-    kind, request = queue.submit(entry, inv.tool, list(inv.argv), scope.namespace_of(inv, entry.namespace),
-                                 time.time())  # fmt: skip
+    try:
+        kind, request = queue.submit(entry, inv.tool, list(inv.argv),
+                                     scope.namespace_of(inv, entry.namespace), time.time())  # fmt: skip
+    except QueueUnwritable as exc:  # blocked all the same, saying why it was not queued
+        blocked = decision._replace(reason=f"{_clause(decision)}; {exc}")
+        return _blocked(session, io, audit, call, blocked, started)
     if kind == "result" and request.status == "approved":
         return _deliver(session, io, audit, call, request, started)
     if kind == "result":
