@@ -1,5 +1,9 @@
 """The audit log: JSON lines, each one write() on an O_APPEND descriptor; a call record before anything runs.
 
+A record lands whole or not at all: it is written under an exclusive flock, and a short or failed write
+(a full disk) is cut back to where the record began before the error is raised. A torn tail left by a
+crash mid-write is cut back to the last whole line when the log is next opened.
+
 Two kinds of record (README "Audit log"): the call record (`"event": "call"`), written once the policy has
 decided and before anything runs, and the outcome record (`"event": "outcome"`, the same `call` id), written
 when the call has ended and kro was still its parent. The call record's `follows` says which: "outcome",
@@ -9,6 +13,7 @@ step settled in itself, such as an approval's).
 
 from __future__ import annotations
 
+import fcntl
 import os
 import time
 
@@ -87,13 +92,20 @@ class AuditLog(NamedTuple):
         """Open (creating 0600, parent 0700) for appending; AuditError when that is impossible."""
         try:
             os.makedirs(os.path.dirname(path) or ".", mode=0o700, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            fd = _open(path)
         except OSError as exc:
             raise AuditError(
                 f"cannot open the audit log {path}: {exc.strerror}; the call was not run "
                 "(fix the path's permissions or choose another with --audit-log)"
             ) from exc
-        return cls(path, fd)
+        log = cls(path, fd)
+        try:
+            size = os.fstat(fd).st_size
+            if size and os.pread(fd, 1, size - 1) != b"\n":
+                log._repair()
+        except OSError:
+            pass  # a log that cannot be repaired now is still written whole from here on
+        return log
 
     def __enter__(self) -> AuditLog:
         return self
@@ -167,17 +179,73 @@ class AuditLog(NamedTuple):
                 "event": event}  # fmt: skip
 
     def _append(self, line: bytes, consequence: str) -> None:
+        """Append one record whole, or raise AuditError with the log as it was before."""
+        with _Locked(self.fd):
+            start = os.lseek(self.fd, 0, os.SEEK_END)  # under the lock: where this record begins
+            try:
+                written = os.write(self.fd, line)
+            except OSError as exc:
+                reason = f"cannot write the audit log {self.path}: {exc.strerror}"
+                raise AuditError(f"{reason}; {consequence}{self._cut_back(start)}") from exc
+            if written != len(line):
+                reason = f"short write to the audit log {self.path} (disk full?)"
+                raise AuditError(f"{reason}; {consequence}{self._cut_back(start)}")
+
+    def _cut_back(self, start: int) -> str:
+        """Remove a partial record from `start` on; "" or why it could not be removed."""
         try:
-            written = os.write(self.fd, line)
+            if os.fstat(self.fd).st_size > start:
+                os.ftruncate(self.fd, start)
         except OSError as exc:
-            reason = f"cannot write the audit log {self.path}: {exc.strerror}"
-            raise AuditError(f"{reason}; {consequence}") from exc
-        if written != len(line):
-            raise AuditError(f"short write to the audit log {self.path}; {consequence}")
+            return f" (the partial record could not be removed: {exc.strerror}; the next open cuts it)"
+        return ""
+
+    def _repair(self) -> None:
+        """Cut a torn last line (a write cut short by a crash) back to the end of the last whole record."""
+        with _Locked(self.fd):
+            end = os.fstat(self.fd).st_size
+            pos = end
+            while pos > 0:
+                chunk = os.pread(self.fd, min(pos, 65536), max(0, pos - 65536))
+                newline = chunk.rfind(b"\n")
+                if newline >= 0:
+                    pos = pos - len(chunk) + newline + 1
+                    break
+                pos -= len(chunk)
+            if pos < end:
+                os.ftruncate(self.fd, pos)
 
     def close(self) -> None:
         """Close the descriptor."""
         os.close(self.fd)
+
+
+def _open(path: str) -> int:
+    """Open for appending, readable too when allowed (to find a torn tail)."""
+    flags = os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
+    try:
+        return os.open(path, flags | os.O_RDWR, 0o600)
+    except PermissionError:
+        return os.open(path, flags | os.O_WRONLY, 0o600)
+
+
+class _Locked:
+    """An exclusive flock on the log for one append or repair (a lock it cannot take does not stop it)."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+
+    def __enter__(self) -> None:
+        try:  # noqa: SIM105 - contextlib is not on the shim's import path (hotpath_stdlib.py)
+            fcntl.flock(self.fd, fcntl.LOCK_EX)
+        except OSError:
+            pass  # a filesystem without flock: the single O_APPEND write still keeps records apart
+
+    def __exit__(self, *exc: object) -> None:
+        try:  # noqa: SIM105 - as above
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+        except OSError:
+            pass
 
 
 def _ms(started: float) -> float:

@@ -7,10 +7,13 @@ session pruning the shared cache cannot delete a file another session is writing
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import time
+from collections.abc import Iterable
 from pathlib import Path
+from typing import BinaryIO
 
 MAX_AGE_S = 7 * 86400
 MAX_TOTAL_BYTES = 512 * 1024 * 1024
@@ -29,15 +32,61 @@ def context_dir(root: Path, context: str) -> Path:
 
 
 def new_file(root: Path, context: str, verb: str, ext: str, session: str = "") -> Path:
-    """A fresh file name for one output of `session` (the caller creates it 0600 and writes it)."""
+    """A fresh file name for one output of `session` (the caller makes its folder and writes it, 0600)."""
     directory = context_dir(root, context)
-    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     now = time.time()
     stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(now)) + f"{int(now % 1 * 1000):03d}Z"
     slug = "".join(c if c.isalnum() or c == "-" else "-" for c in verb)[:40] or "kubectl"
     # pid and a random tag: MCP runs concurrent calls in one process within the same millisecond.
     owner = f"{session}-" if session.isalnum() else ""
     return directory / f"{stamp}-{slug}-{owner}{os.getpid()}-{os.urandom(3).hex()}.{ext}"
+
+
+class SpillFile:
+    """One output's file in the cache, written as it comes. A write the disk refuses (full, unwritable)
+    removes the file and is kept in `error`: nothing half-written stays, and the caller says why."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.error: str | None = None
+        self.handle: BinaryIO | None = None
+        try:
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+            self.handle = os.fdopen(fd, "wb")
+        except OSError as exc:
+            self._fail(exc)
+
+    def write(self, data: bytes) -> None:
+        """Append `data` (dropped once a write has failed)."""
+        if self.handle is not None:
+            try:
+                self.handle.write(data)
+            except OSError as exc:
+                self._fail(exc)
+
+    def writelines(self, lines: Iterable[bytes]) -> None:
+        """Append each of `lines`."""
+        for line in lines:
+            self.write(line)
+
+    def close(self) -> None:
+        """Flush and close (a flush the disk refuses removes the file too)."""
+        if self.handle is not None:
+            try:
+                self.handle.close()
+            except OSError as exc:
+                self._fail(exc)
+            self.handle = None
+
+    def _fail(self, exc: OSError) -> None:
+        self.error = self.error or f"cannot write {self.path.parent}: {exc.strerror or exc}"
+        if self.handle is not None:
+            with contextlib.suppress(OSError):
+                self.handle.close()  # closes the descriptor even when its flush fails again
+            self.handle = None
+        with contextlib.suppress(OSError):
+            self.path.unlink(missing_ok=True)
 
 
 def _owned(path: Path, session: str | None) -> bool:

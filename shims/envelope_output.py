@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
+import contextlib
 import re
 from pathlib import Path
-from typing import IO
 
 from kro.shims import json_codec
-from kro.shims.cache import MIN_AGE_S, cache_root, new_file, prune
+from kro.shims.cache import MIN_AGE_S, SpillFile, cache_root, new_file, prune
 from kro.shims.model import Invocation
 from kro.shims.redact import LONG_LINE, LongLine, Redactor, redact_text
 from kro.shims.session import Session
@@ -31,7 +30,7 @@ class Collector:
         self.lines = 0
         self.bytes = 0
         self.path = spill
-        self.file: IO[bytes] | None = None
+        self.file: SpillFile | None = None
         self.partial = bytearray()
         self.final_newline = True
         self.stream_lines = stream_lines
@@ -63,7 +62,14 @@ class Collector:
         self.partial = bytearray(chunk[cut:])
         self.arrived += block.count(b"[REDACTED]")
         self._lines(self.redactor.feed_block(block))
+        if self.spill_error is not None:
+            return False  # the cache refused the output: stop the tool, the call fails with the reason
         return self.stream_lines is None or self.lines < self.stream_lines
+
+    @property
+    def spill_error(self) -> str | None:
+        """Why the output could not be written to the cache (full, unwritable), if it could not."""
+        return self.file.error if self.file is not None else None
 
     def _lines(self, data: bytes) -> None:
         """Take redacted whole lines: into the preview one by one, then straight on to the spill file."""
@@ -98,8 +104,7 @@ class Collector:
         if not self.preview:
             self.preview.append(head)
         if self.path is not None:
-            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
-            self.file = os.fdopen(fd, "wb")
+            self.file = SpillFile(self.path)
             self.file.writelines(h.encode("utf-8", "surrogateescape") + b"\n" for h in held)
 
     def _emit(self, text: str) -> None:
@@ -164,7 +169,9 @@ class Preview(Collector):
     @property
     def spill(self) -> str | None:
         """The file holding the whole output, when content is not all of it."""
-        return str(self.path) if self.path is not None and (self.truncated or self.kept) else None
+        if self.path is None or self.spill_error is not None:
+            return None
+        return str(self.path) if self.truncated or self.kept else None
 
     @property
     def shown(self) -> int:
@@ -185,7 +192,8 @@ class Preview(Collector):
         """Flush what is held; prune the cache when this output spilled into it."""
         super().finish()
         if self.truncated:
-            prune(self.cache, keep_session=self.session_id, min_age=self.min_age)
+            with contextlib.suppress(OSError):  # housekeeping: a later call prunes what this one cannot
+                prune(self.cache, keep_session=self.session_id, min_age=self.min_age)
 
     def discard(self) -> None:
         """An error that names no file leaves none behind: the spill file goes."""
@@ -193,16 +201,17 @@ class Preview(Collector):
             self.file.close()
             self.file = None
         if self.path is not None:
-            self.path.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):  # e.g. the cache path is not a directory: nothing there
+                self.path.unlink(missing_ok=True)
         self.truncated = self.kept = False
 
     def keep(self) -> None:
         """A failed run's partial output goes to the spill file too, so the error can name it."""
         if self.file is None and self.path is not None and self.preview and not self.truncated:
-            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(self.content().encode("utf-8", "surrogateescape"))
-            self.kept = True
+            kept = SpillFile(self.path)
+            kept.write(self.content().encode("utf-8", "surrogateescape"))
+            kept.close()
+            self.kept = kept.error is None
 
     def stderr(self, data: bytes) -> str:
         """The tool's stderr, redacted (counted with stdout's) and valid Unicode."""

@@ -108,12 +108,13 @@ def exec_tool(path: str, argv: list[str], env: dict[str, str]) -> None:
 
 
 class Captured(NamedTuple):
-    """How a captured run ended (exit_code negative: killed by that signal)."""
+    """How a captured run ended (exit_code negative: killed by that signal; stalled: no progress in time)."""
 
     exit_code: int
     stderr: bytes
     timed_out: bool
     stopped: bool
+    stalled: bool = False
 
 
 class Attached(NamedTuple):
@@ -130,6 +131,20 @@ def _attached(code: int, timed_out: bool) -> Attached:
 
 _STDERR_CAP = 64 * 1024
 _UNBOUNDED = 86400.0 * 20  # poll() takes at most 2**31 ms
+_PROBE_S = 1.0  # how often a silent tool's received bytes are looked at
+
+
+def received(pid: int) -> int | None:
+    """Bytes the process has read so far (sockets included), None where the system does not say.
+
+    kubectl prints `-o json` only once the whole list has arrived, so its stdout alone cannot tell a
+    big list still downloading from a hung call; what it has read can (Linux: /proc/PID/io rchar).
+    """
+    try:
+        with open(f"/proc/{pid}/io", "rb") as handle:
+            return int(handle.read().split(b"\n", 1)[0].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def run_captured(
@@ -140,11 +155,14 @@ def run_captured(
     *,
     seconds: float | None,
     stream: bool,
+    idle: float | None = None,
 ) -> Captured:
     """Run the tool, feeding stdout chunks to `on_stdout` (False = enough) until exit or the bound.
 
-    For a stream the bound is the normal end (stopped=True); otherwise it is a timeout. The tool runs in its
-    own process group, stopped as a whole (an exec credential plugin it started goes with it).
+    For a stream the bound is the normal end (stopped=True); otherwise it is a timeout. With `idle`, the
+    tool is also stopped when it makes no progress for that long (stalled=True): nothing on stdout or
+    stderr and nothing more read (a big list still arriving is progress). The tool runs in its own
+    process group, stopped as a whole (an exec credential plugin it started goes with it).
     """
     import selectors
     import subprocess
@@ -158,18 +176,31 @@ def run_captured(
     )  # fmt: skip
     assert proc.stdout is not None
     assert proc.stderr is not None
-    deadline = time.monotonic() + (_UNBOUNDED if seconds is None else seconds)
+    last = probed = time.monotonic()  # the last progress; the last look at what the tool has read
+    deadline = last + (_UNBOUNDED if seconds is None else seconds)
+    seen = received(proc.pid) if idle is not None else None
     stderr = bytearray()
-    stopped = timed_out = False
+    stopped = timed_out = stalled = False
     with selectors.DefaultSelector() as sel:
         sel.register(proc.stdout, selectors.EVENT_READ, "out")
         sel.register(proc.stderr, selectors.EVENT_READ, "err")
         while sel.get_map():
-            left = deadline - time.monotonic()
+            now = time.monotonic()
+            left = deadline - now
             if left <= 0:
                 stopped, timed_out = stream, not stream
                 break
+            if idle is not None:
+                if now - probed >= _PROBE_S or now - last >= idle:
+                    probed, got = now, received(proc.pid)
+                    if got is not None and got != seen:
+                        seen, last = got, now
+                if now - last >= idle:
+                    timed_out = stalled = True
+                    break
+                left = min(left, _PROBE_S, last + idle - now)
             for key, _ in sel.select(timeout=left):
+                last = time.monotonic()
                 chunk = os.read(key.fd, 65536)
                 if not chunk:
                     sel.unregister(key.fileobj)
@@ -192,7 +223,7 @@ def run_captured(
     code = proc.wait()
     proc.stdout.close()
     proc.stderr.close()
-    return Captured(code, bytes(stderr), timed_out, stopped)
+    return Captured(code, bytes(stderr), timed_out, stopped, stalled)
 
 
 class Direct(NamedTuple):

@@ -32,6 +32,7 @@ class RunResult(NamedTuple):
     bound_by: str  # which setting set that bound, for messages
     json: bool = False  # the output is JSON (a jq hint applies)
     tool: str = "kubectl"
+    stalled: bool = False  # timed out because nothing arrived for `bound` s (not the total bound)
 
 
 class Failure(NamedTuple):
@@ -93,6 +94,23 @@ def _without_klog(stderr: str) -> str:
         if not (line[:1] in "EWIF" and line[1:5].isdigit() and ".go:" in line.partition("] ")[0])
     ]
     return "\n".join(kept or lines)
+def _timeout_message(result: RunResult) -> str:
+    """Why kro stopped the call: no data for a while (the cluster may be slow), or its total bound."""
+    tool, bound, by = result.tool, result.bound, result.bound_by
+    if result.stalled:
+        return (
+            f"kro stopped {tool}: no data for {bound:g} s ({by}); the cluster or a credential plugin may be "
+            "slow or hanging (retry, or narrow the request with -n, -l or --limit)" + _kept(result)
+        )
+    if by.startswith("kro's total cap"):
+        return (
+            f"kro stopped {tool} at its total bound of {bound:g} s ({by}) although data was still arriving; "
+            "narrow the request with -n, -l or --limit, or allow longer with --call-timeout" + _kept(result)
+        )
+    return (
+        f"{tool} did not finish within {bound:g} s ({by}), so kro stopped it; the cluster or a credential "
+        "plugin may be slow or hanging (retry, or narrow the request with -n, -l or --limit)" + _kept(result)
+    )
 
 
 def _kept(result: RunResult) -> str:
@@ -109,14 +127,7 @@ def judge(result: RunResult) -> Failure | None:
 
     tool = result.tool
     if result.timed_out:
-        return Failure(
-            "infra",
-            f"{tool} did not finish within {result.bound:g} s ({result.bound_by}) and was stopped; the "
-            "cluster or a credential plugin may be slow or hanging (retry, or narrow the request with -n, -l "
-            "or --limit)" + _kept(result),
-            ExitStatus.TIMED_OUT,
-            own=True,
-        )
+        return Failure("infra", _timeout_message(result), ExitStatus.TIMED_OUT, own=True)
     if result.signal is not None:
         message = f"{tool} was killed by {_signal_name(result.signal)}{_kept(result)}"
         return Failure("infra", message, result.exit_code, own=True)

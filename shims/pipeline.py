@@ -38,6 +38,10 @@ if TYPE_CHECKING:
 # Plain mode honours a call's own --request-timeout for the whole call (kubectl applies it to each request,
 # not to an exec credential plugin); kubectl gets this long to report its own timeout first.
 REQUEST_TIMEOUT_GRACE = 5.0
+# Envelope calls end when they make no progress for --request-timeout s; this caps a call still making
+# progress (a huge list over a slow link), unless --call-timeout sets the cap.
+TOTAL_CAP_S = 600.0
+TOTAL_CAP_BY = "kro's total cap; --call-timeout sets another"
 
 
 class Plan(NamedTuple):
@@ -55,6 +59,7 @@ class Plan(NamedTuple):
     stream: bool = False  # reaching the bound is the normal end of a stream (envelope sinks)
     attach: bool = False  # plain: the tool writes straight to the caller's stdio
     masked_config: bool = False  # `config view`: kro runs it as JSON and prints it with credentials masked
+    idle: float | None = None  # envelope: stopped after this long without progress (--request-timeout)
 
 
 def run_call(
@@ -107,7 +112,9 @@ def make_plan(session: Session, inv: Invocation, decision: Decision, sink: Sink)
     bound, by, stream = _bound(session, inv, sink, is_stream(inv))
     masked = inv.tool == "kubectl" and inv.path == ("config", "view") and _renders_config(inv)
     attach = sink.attaches and not masked
-    return Plan(decision, None, inv.tool, path or "", (inv,), None, None, bound, by, stream, attach, masked)
+    idle = _idle(session, sink, stream)
+    return Plan(decision, None, inv.tool, path or "", (inv,), None, None, bound, by, stream, attach, masked,
+                idle)  # fmt: skip
 
 
 def _renders_config(inv: Invocation) -> bool:
@@ -158,17 +165,18 @@ def _fallback(session: Session, inv: Invocation, decision: Decision, sink: Sink)
     bound, by, stream = _bound(session, inv, sink, is_stream(inv))
     invocations = tuple(sub for sub, _ in decided)
     return Plan(
-        decision, None, "kubetail", session.kubectl, invocations, pattern, fallback.NOTICE, bound, by, stream
-    )
+        decision, None, "kubetail", session.kubectl, invocations, pattern, fallback.NOTICE, bound, by, stream,
+        idle=_idle(session, sink, stream),
+    )  # fmt: skip
 
 
 def _bound(session: Session, inv: Invocation, sink: Sink, stream: bool) -> tuple[float | None, str, bool]:
     """The call's time bound, which setting set it, and whether reaching it is a stream's normal end."""
     bound: float | None = None
     by = ""
-    if sink.bounded:
+    if sink.bounded:  # a call still making progress runs on to the total cap (its stall bound: _idle)
         bound, by = (session.stream_seconds, "--stream-seconds") if stream else (
-            session.request_timeout, "--request-timeout")  # fmt: skip
+            max(TOTAL_CAP_S, session.request_timeout), TOTAL_CAP_BY)  # fmt: skip
     else:
         stream = False  # plain mode: a bound is always a timeout
         own = _own_request_timeout(inv)
@@ -177,6 +185,11 @@ def _bound(session: Session, inv: Invocation, sink: Sink, stream: bool) -> tuple
     if session.call_timeout and (bound is None or session.call_timeout < bound):
         bound, by = session.call_timeout, "--call-timeout"
     return bound, by, stream
+
+
+def _idle(session: Session, sink: Sink, stream: bool) -> float | None:
+    """Envelope calls (not streams) are stopped after --request-timeout s without progress."""
+    return session.request_timeout if sink.bounded and not stream and session.request_timeout > 0 else None
 
 
 def _own_request_timeout(inv: Invocation) -> float:
@@ -245,13 +258,24 @@ def _execute(session: Session, plan: Plan, sink: Sink, capture: Capture) -> Outc
     code = next((r.exit_code for r in runs if r.exit_code != 0), 0)
     signal = next((-r.exit_code for r in runs if r.exit_code < 0), None)
     timed_out, stopped = any(r.timed_out for r in runs), any(r.stopped for r in runs)
+    stalled = any(r.stalled for r in runs)
+    bound, bound_by = (plan.idle, "--request-timeout") if stalled else (plan.bound, plan.bound_by)
     result = RunResult(
         feed.content(), feed.render, feed.spill, feed.shown, feed.lines, feed.bytes, feed.redactions, stderr,
-        128 + signal if signal else code, signal, timed_out, stopped, plan.bound, plan.bound_by, feed.json,
-        plan.tool,
+        128 + signal if signal else code, signal, timed_out, stopped, bound, bound_by, feed.json,
+        plan.tool, stalled,
     )  # fmt: skip
     failure = judge(result)
-    if failure is not None:  # one rule: a spill file stays only when the error names it
+    refused = feed.spill_error
+    if refused is not None:  # the cache is full or unwritable: a clear failure, no file left
+        feed.discard()
+        result = result._replace(spill=None)
+        message = (
+            f"{plan.tool}'s output was too big to show and kro could not keep it: {refused}; "
+            "free space there (kro cache prune) or narrow the request (-n, -l, --limit)"
+        )
+        failure = Failure("infra", message, ExitStatus.TEMPFAIL, own=True)
+    elif failure is not None:  # one rule: a spill file stays only when the error names it
         if failure.own and feed.lines:
             feed.keep()  # timed out, killed or crashed: the partial output stays readable, the error names it
             result = result._replace(spill=feed.spill)
@@ -274,4 +298,4 @@ def _captured(
 
         return config_view.run(session, inv, plan.path, env, feed.feed, capture)
     argv = executor.pinned_argv(inv, session)
-    return capture(plan.path, argv, env, feed.feed, seconds=plan.bound, stream=plan.stream)
+    return capture(plan.path, argv, env, feed.feed, seconds=plan.bound, stream=plan.stream, idle=plan.idle)

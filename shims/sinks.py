@@ -29,6 +29,7 @@ class Feed:
 
     render = "verbatim"
     spill: str | None = None
+    spill_error: str | None = None  # plain mode spills nothing
     shown = 0
     json = False
 

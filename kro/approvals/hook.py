@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 
 from kro.approvals import scope
-from kro.approvals.store import Queue, Request, rfc3339
+from kro.approvals.store import Queue, QueueUnwritable, Request, rfc3339
 from kro.shims import envelope, json_codec
 from kro.shims import rules as R
 from kro.shims.audit import AuditLog, Call
@@ -40,8 +40,11 @@ def answer_blocked(session: Session, inv: Invocation, decision: Decision, audit:
         gone = f"{clause}; this session's approval queue is gone, so nothing was queued"
         gone += "; ask the user to run it"
         return _blocked(session, io, audit, call, decision._replace(reason=gone), started)
-    kind, request = queue.submit(entry, inv.tool, list(inv.argv), scope.namespace_of(inv, entry.namespace),
-                                 time.time())  # fmt: skip
+    try:
+        kind, request = queue.submit(entry, inv.tool, list(inv.argv),
+                                     scope.namespace_of(inv, entry.namespace), time.time())  # fmt: skip
+    except QueueUnwritable as exc:  # blocked all the same, saying why it was not queued
+        return _blocked(session, io, audit, call, decision._replace(reason=f"{clause}; {exc}"), started)
     if kind == "result" and request.status == "approved":
         return _deliver(session, io, audit, call, request, started)
     if kind == "result":

@@ -10,6 +10,8 @@ agent's identical call once (`delivered`), after which the same call is a new re
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
 import os
 import shutil
@@ -21,7 +23,7 @@ from pathlib import Path
 import orjson
 from filelock import FileLock
 
-from kro.shims.errors import KroError
+from kro.shims.errors import ExitStatus, KroError
 
 DEFAULT_TTL = 15 * 60.0
 OUTPUT_CAP = 256 * 1024  # bytes of stdout kept as the recorded result (stderr: 64 KiB, the executor's cap)
@@ -32,6 +34,12 @@ class ApprovalError(KroError):
     """An approval command cannot do what was asked (unknown, expired, used or denied request)."""
 
     exit_code = 1
+
+
+class QueueUnwritable(KroError):
+    """The queue's directory refused a write (disk full, read-only): nothing was changed."""
+
+    exit_code = ExitStatus.TEMPFAIL
 
 
 class InsideSession(KroError):
@@ -158,14 +166,24 @@ def alive(entry: Registered) -> bool:
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
+    """Replace `path` with `data` whole, or raise QueueUnwritable leaving the old file and no temp file."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
     try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+        try:
+            if os.write(fd, data) != len(data):
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise QueueUnwritable(
+            f"cannot write the approval queue in {path.parent}: {exc.strerror or exc}; nothing was queued "
+            "or changed (free space there and retry)"
+        ) from exc
 
 
 class Queue:

@@ -97,7 +97,7 @@ def test_hanging_credential_plugin_is_bounded(
     if output == "envelope":
         env = envelope(proc.stdout)
         assert (env["status"], env["kind"]) == ("error", "infra")
-        assert f"did not finish within {bound:g} s" in env["message"]
+        assert f"kro stopped kubectl: no data for {bound:g} s" in env["message"]
     else:
         assert proc.returncode == 124, proc.stderr
         assert f"kro: kubectl did not finish within {bound:g} s" in proc.stderr

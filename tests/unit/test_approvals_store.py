@@ -152,3 +152,16 @@ def test_session_markers() -> None:
     assert markers({"KRO_SESSION": "/run/kro/x", "PATH": "/usr/bin"}, [])[0].startswith("KRO_SESSION is set")
     assert any("is a kro session's launcher" in m for m in markers({"PATH": "/usr/bin"}, [os.getppid()]))
     assert markers({"PATH": "/usr/bin"}, []) == []
+
+
+def test_a_queue_that_cannot_be_written_changes_nothing(queue: Queue) -> None:
+    """A write the queue's directory refuses (here: next-id is a directory) is QueueUnwritable (exit 75),
+    leaving no temp file behind and queueing nothing."""
+    from kro.approvals.store import QueueUnwritable
+
+    (queue.root / "next-id").mkdir()
+    with pytest.raises(QueueUnwritable, match="cannot write the approval queue") as refused:
+        queue.submit(_entry(), "kubectl", ARGV, "web", NOW)
+    assert refused.value.exit_code == 75
+    assert [p.name for p in queue.root.rglob("*.tmp")] == []
+    assert queue.requests("s1") == []
