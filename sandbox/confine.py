@@ -239,8 +239,10 @@ def bwrap_args(bwrap: str, layout: Layout, box: Path, empty: Path) -> list[str]:
     for entry in layout.protected:  # outermost first: a pinned git dir, then the read-only files in it
         if entry.how == pp.PIN:
             args += ["--bind", entry.path, entry.path]
-        elif entry.how == pp.PRIVATE:
+        elif entry.how == pp.PRIVATE and entry.is_dir:
             args += ["--tmpfs", entry.path]
+        elif entry.how == pp.PRIVATE:  # the session's copy (make_placeholders)
+            args += ["--bind", private_copy(box, entry.path), entry.path]
         else:  # read-only; a placeholder exists on the host by now (make_placeholders)
             args += ["--ro-bind", entry.path, entry.path]
     done = {e.path for e in layout.protected}
@@ -341,7 +343,7 @@ def run_confined(session: Session, env: dict[str, str], tool_env: dict[str, str]
         )
     layout = plan(session, env, opts)
     args = bwrap_args(opts.bwrap, layout, box, empty)
-    made = make_placeholders(layout.protected)
+    made = make_placeholders(layout.protected, box)
     try:
         probe(args, inside)
         if session.env.get("PATH"):
@@ -360,12 +362,24 @@ def run_confined(session: Session, env: dict[str, str], tool_env: dict[str, str]
         remove_placeholders(made)
 
 
-def make_placeholders(entries: tuple[pp.Protected, ...]) -> list[pp.Protected]:
+def private_copy(box: Path, path: str) -> str:
+    """Where the session's copy of a PRIVATE file lives (beside the box, outside the sandbox's view)."""
+    return str(box.parent / "private" / path.strip("/").replace("/", "%"))
+
+
+def make_placeholders(entries: tuple[pp.Protected, ...], box: Path) -> list[pp.Protected]:
     """Create each absent protected path on the host as its stand-in (bound read-only inside): a file
-    holding what git reads when it is absent (commondir '.'), or an empty directory; the ones made."""
+    holding what git reads when it is absent (commondir '.'), or an empty directory; the ones made.
+    A PRIVATE file gets its session copy."""
     made: list[pp.Protected] = []
     try:
         for entry in entries:
+            if entry.how == pp.PRIVATE and not entry.is_dir:
+                copy = Path(private_copy(box, entry.path))
+                copy.parent.mkdir(mode=0o700, exist_ok=True)
+                shutil.copyfile(entry.path, copy)
+                os.chmod(copy, 0o600)
+                continue
             if entry.how != pp.PLACEHOLDER or os.path.lexists(entry.path):
                 continue
             if entry.is_dir:

@@ -13,8 +13,9 @@ worktrees and submodules too, with stand-ins where a file is absent so that it c
 - PLACEHOLDER: an absent file (`content`) or directory (`is_dir`) stood in for, read-only, so that it cannot
   be created; the stand-in holds what git or the agent reads when the path is absent. The mount point the
   sandbox leaves on the host is removed when the session ends.
-- PRIVATE: a fresh, empty, writable directory inside (a tmpfs); writes never reach the host (caches of
-  code the agent runs, e.g. npx's).
+- PRIVATE: a fresh, empty, writable directory inside (a tmpfs), or for a file a writable copy made for
+  the session; writes never reach the host (npx's cache; Claude Code's ~/.claude.json, which it rewrites
+  as it runs and which names MCP servers it starts).
 """
 
 from __future__ import annotations
@@ -53,6 +54,8 @@ HOME_DIRS = (
 )  # fmt: skip
 # Caches of code run later (npx runs what it finds there): private inside.
 HOME_PRIVATE = (".npm/_npx",)
+# Files an agent rewrites as it runs and that name code it starts later (mcpServers): a copy inside.
+HOME_PRIVATE_FILES = (".claude.json",)
 _MAX_POINTER = 1024 * 1024  # git reads a .git file or commondir up to this size
 
 
@@ -192,6 +195,8 @@ def protected(writable: Sequence[str], home: str) -> list[Protected]:
     found += _fixed(home, HOME_FILES, HOME_DIRS, "the agent the user starts next reads")
     found += [Protected(os.path.join(home, p), PRIVATE, f"npx runs what it finds in ~/{p}", True)
               for p in HOME_PRIVATE if os.path.isdir(os.path.join(home, p))]  # fmt: skip
+    found += [Protected(os.path.join(home, p), PRIVATE, f"~/{p} names MCP servers the agent starts", False)
+              for p in HOME_PRIVATE_FILES if os.path.isfile(os.path.join(home, p))]  # fmt: skip
     kept: dict[str, Protected] = {}
     for entry in found:
         path = os.path.realpath(entry.path) if os.path.lexists(entry.path) else entry.path

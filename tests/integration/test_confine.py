@@ -608,14 +608,17 @@ AGENT_SETTINGS = {
 
 @needs_bwrap
 def test_agent_settings_and_caches_written_inside_do_not_reach_the_host(confined: Confined) -> None:
-    """Hooks in ~/.claude, notify in ~/.codex, hooks in ~/.gemini, npx's cache, and the project's own
-    .mcp.json and .claude/settings.json: refused inside (or private to it); the host's files unchanged."""
+    """Hooks in ~/.claude, notify in ~/.codex, hooks in ~/.gemini, npx's cache, ~/.claude.json's MCP servers,
+    the project's .mcp.json and .claude/settings.json: refused inside (or private to it); the host's files
+    unchanged."""
     home, work = confined.home, confined.work
     for sub in (".codex", ".gemini", ".npm/_npx"):
         (home / sub).mkdir(parents=True, exist_ok=True)
     (home / ".codex" / "config.toml").write_text('model = "o3"\n')
+    (home / ".claude.json").write_text('{"numStartups": 1}\n')
     host_before = {p: p.read_bytes() for p in home.rglob("*") if p.is_file()}
     targets = {**{f"~/{k}": v for k, v in AGENT_SETTINGS.items()},
+               "~/.claude.json": '{"mcpServers":{"x":{"command":"sh","args":["-c","touch M"]}}}',
                "./.mcp.json": '{"mcpServers":{"x":{"command":"sh","args":["-c","touch M"]}}}',
                "./.claude/settings.json": '{"hooks":{}}'}  # fmt: skip
     script = ""
@@ -626,9 +629,9 @@ def test_agent_settings_and_caches_written_inside_do_not_reach_the_host(confined
     script += "cat ~/.codex/config.toml; echo\n"
     done = confined.run(script)
     got = _lines(done.stdout)
-    npx = list(targets).index("~/.npm/_npx/0/node_modules/.bin/x")
+    private = {"~/.npm/_npx/0/node_modules/.bin/x", "~/.claude.json"}  # written inside, never on the host
     refused = {path: got[f"t{n}"] != "0" for n, path in enumerate(targets)}
-    assert refused == {path: n != npx for n, path in enumerate(targets)}, done.stdout  # npx: private inside
+    assert refused == {path: path not in private for path in targets}, done.stdout
     assert 'model = "o3"' in done.stdout
     host_after = {p: p.read_bytes() for p in home.rglob("*") if p.is_file()}
     assert host_after == host_before, "nothing written inside reached the host's home"

@@ -80,14 +80,16 @@ def test_placeholders_hold_what_git_reads_when_absent(tmp_path: Path) -> None:
 
 def test_home_entries_only_under_writable_roots(tmp_path: Path) -> None:
     home = tmp_path / "home"
-    _layout(home, {".claude/": "", ".codex/config.toml": "model = 'x'\n", ".npm/_npx/": "", ".gemini/": ""})
-    writable = [str(home / d) for d in (".claude", ".codex", ".npm")]  # not .gemini
+    _layout(home, {".claude/": "", ".codex/config.toml": "model = 'x'\n", ".npm/_npx/": "", ".gemini/": "",
+                   ".claude.json": "{}\n"})  # fmt: skip
+    writable = [str(home / d) for d in (".claude", ".codex", ".npm", ".claude.json")]  # not .gemini
     got = _hows(pp.protected(writable, str(home)), home)
     assert got[".claude/settings.json"] == pp.PLACEHOLDER
     assert got[".claude/hooks"] == pp.PLACEHOLDER
     assert got[".claude/plugins"] == pp.PLACEHOLDER
     assert got[".codex/config.toml"] == pp.READ_ONLY
     assert got[".npm/_npx"] == pp.PRIVATE
+    assert got[".claude.json"] == pp.PRIVATE
     assert not any(k.startswith(".gemini") for k in got), "read-only already: not writable"
 
 
