@@ -57,6 +57,7 @@ HOME_PRIVATE = (".npm/_npx",)
 # Files an agent rewrites as it runs and that name code it starts later (mcpServers): a copy inside.
 HOME_PRIVATE_FILES = (".claude.json",)
 _MAX_POINTER = 1024 * 1024  # git reads a .git file or commondir up to this size
+MAX_SUBMODULES = 128  # each costs about six mounts; more make .git/modules read-only whole
 
 
 @dataclass(frozen=True)
@@ -174,7 +175,11 @@ def repository_entries(root: str) -> list[Protected]:
             found += git_dir_entries(wt, f"linked worktree {name}'s git dir")
             found += [e for e in (_entry(os.path.join(wt, n), f"linked worktree {name}: {n}", is_dir=False,
                                          content=c) for n, c in WORKTREE_FILES) if e is not None]  # fmt: skip
-    for sub in _submodule_dirs(dot_git):
+    subs = _submodule_dirs(dot_git, MAX_SUBMODULES + 1)
+    if len(subs) > MAX_SUBMODULES:  # past what is worth a mount each: the whole tree read-only instead
+        found.append(Protected(os.path.join(dot_git, "modules"), READ_ONLY, "submodule git dirs", True))
+        return found
+    for sub in subs:
         found += git_dir_entries(sub, f"submodule git dir {os.path.relpath(sub, dot_git)}")
     return found
 

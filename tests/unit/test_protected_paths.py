@@ -97,3 +97,12 @@ def test_outermost_first(tmp_path: Path) -> None:
     _layout(tmp_path, REPO)
     paths = [e.path for e in pp.protected([str(tmp_path)], "/nonexistent")]
     assert paths.index(str(tmp_path / ".git")) < paths.index(str(tmp_path / ".git" / "config"))
+
+
+def test_too_many_submodules_make_modules_read_only_whole(tmp_path: Path) -> None:
+    _layout(tmp_path, REPO)
+    for n in range(pp.MAX_SUBMODULES + 1):
+        _layout(tmp_path, {f".git/modules/m{n}/HEAD": "x\n"})
+    got = _hows(pp.protected([str(tmp_path)], "/nonexistent"), tmp_path)
+    assert got[".git/modules"] == pp.READ_ONLY
+    assert not any(k.startswith(".git/modules/") for k in got)
