@@ -36,7 +36,7 @@ GIT_DIRS = ("hooks", "info")
 # A linked worktree's git dir (.git/worktrees/NAME) also names its checkout.
 WORKTREE_FILES: tuple[tuple[str, str], ...] = (("gitdir", ""),)
 # Project files in a writable root that an agent or editor started there later reads as its own settings
-# (hooks, MCP servers, commands): absent JSON files stand in as an empty object.
+# (hooks, MCP servers, commands): kept as they are when they exist (no stand-ins in the project).
 PROJECT_FILES: tuple[tuple[str, str], ...] = (
     (".mcp.json", "{}\n"), (".claude/settings.json", "{}\n"), (".claude/settings.local.json", "{}\n"),
     (".gemini/settings.json", "{}\n"), (".codex/config.toml", ""), (".gitmodules", ""),
@@ -184,10 +184,11 @@ def repository_entries(root: str) -> list[Protected]:
     return found
 
 
-def _fixed(base: str, files: Iterable[tuple[str, str]], dirs: Iterable[str], why: str) -> list[Protected]:
+def _fixed(base: str, files: Iterable[tuple[str, str]], dirs: Iterable[str], why: str,
+           stand_ins: bool = True) -> list[Protected]:  # fmt: skip
     found = [_entry(os.path.join(base, n), f"{why} {n}", is_dir=False, content=c) for n, c in files]
     found += [_entry(os.path.join(base, n), f"{why} {n}/", is_dir=True) for n in dirs]
-    return [e for e in found if e is not None]
+    return [e for e in found if e is not None and (stand_ins or e.how != PLACEHOLDER)]
 
 
 def protected(writable: Sequence[str], home: str) -> list[Protected]:
@@ -196,7 +197,8 @@ def protected(writable: Sequence[str], home: str) -> list[Protected]:
     for root in writable:
         if os.path.isdir(root):
             found += repository_entries(root)
-            found += _fixed(root, PROJECT_FILES, PROJECT_DIRS, "an agent started here later reads")
+            # Existing ones only: a stand-in in the project would show up in `git status` and `git add -A`.
+            found += _fixed(root, PROJECT_FILES, PROJECT_DIRS, "an agent started here later reads", False)
     found += _fixed(home, HOME_FILES, HOME_DIRS, "the agent the user starts next reads")
     found += [Protected(os.path.join(home, p), PRIVATE, f"npx runs what it finds in ~/{p}", True)
               for p in HOME_PRIVATE if os.path.isdir(os.path.join(home, p))]  # fmt: skip

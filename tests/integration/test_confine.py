@@ -609,13 +609,16 @@ AGENT_SETTINGS = {
 @needs_bwrap
 def test_agent_settings_and_caches_written_inside_do_not_reach_the_host(confined: Confined) -> None:
     """Hooks in ~/.claude, notify in ~/.codex, hooks in ~/.gemini, npx's cache, ~/.claude.json's MCP servers,
-    the project's .mcp.json and .claude/settings.json: refused inside (or private to it); the host's files
-    unchanged."""
+    the project's existing .mcp.json and .claude/settings.json: refused inside (or private to it); the
+    host's files unchanged."""
     home, work = confined.home, confined.work
     for sub in (".codex", ".gemini", ".npm/_npx"):
         (home / sub).mkdir(parents=True, exist_ok=True)
     (home / ".codex" / "config.toml").write_text('model = "o3"\n')
     (home / ".claude.json").write_text('{"numStartups": 1}\n')
+    (work / ".claude").mkdir()
+    (work / ".claude" / "settings.json").write_text("{}\n")
+    (work / ".mcp.json").write_text("{}\n")
     host_before = {p: p.read_bytes() for p in home.rglob("*") if p.is_file()}
     targets = {**{f"~/{k}": v for k, v in AGENT_SETTINGS.items()},
                "~/.claude.json": '{"mcpServers":{"x":{"command":"sh","args":["-c","touch M"]}}}',
@@ -636,5 +639,5 @@ def test_agent_settings_and_caches_written_inside_do_not_reach_the_host(confined
     host_after = {p: p.read_bytes() for p in home.rglob("*") if p.is_file()}
     assert host_after == host_before, "nothing written inside reached the host's home"
     assert not (home / ".npm" / "_npx" / "0").exists()
-    assert not (work / ".mcp.json").exists(), "the stand-in is gone and nothing was written"
-    assert not (work / ".claude").exists()
+    assert (work / ".mcp.json").read_text() == "{}\n"
+    assert (work / ".claude" / "settings.json").read_text() == "{}\n"

@@ -52,8 +52,12 @@ REPO = {".git/HEAD": "ref: refs/heads/main\n", ".git/config": "[core]\n", ".git/
              ".git/modules/vendor/lib/config": pp.PLACEHOLDER},
             id="nested-submodule-git-dir",
         ),
-        pytest.param({}, {".git": pp.PLACEHOLDER, ".mcp.json": pp.PLACEHOLDER, ".claude": pp.PLACEHOLDER},
-                     id="no-repository-none-can-be-made"),
+        pytest.param({}, {".git": pp.PLACEHOLDER, ".mcp.json": None, ".claude": None},
+                     id="no-repository-none-can-be-made-no-project-stand-ins"),
+        pytest.param({".mcp.json": "{}", ".claude/settings.json": "{}", ".vscode/": ""},
+                     {".mcp.json": pp.READ_ONLY, ".claude/settings.json": pp.READ_ONLY,
+                      ".vscode": pp.READ_ONLY},
+                     id="existing-project-settings-read-only"),
         pytest.param({".git": "gitdir: wtgit\n", "wtgit/HEAD": "x\n", "wtgit/commondir": "../main\n",
                       "main/HEAD": "x\n", "main/hooks/": ""},
                      {".git": pp.READ_ONLY, "wtgit": pp.PIN, "wtgit/commondir": pp.READ_ONLY,
@@ -74,7 +78,6 @@ def test_placeholders_hold_what_git_reads_when_absent(tmp_path: Path) -> None:
     entries = {os.path.relpath(e.path, tmp_path): e for e in pp.protected([str(tmp_path)], "/nonexistent")}
     assert entries[".git/commondir"].content == ".\n"
     assert entries[".git/config.worktree"].content == ""
-    assert entries[".mcp.json"].content == "{}\n"
     assert entries[".git/info"].is_dir
 
 
