@@ -110,7 +110,7 @@ def package_paths() -> list[str]:
 
 
 # An approvals session's shims hand the pipeline the approvals handler (the core imports no kro.approvals).
-_APPROVALS_HANDLER = "from kro.approvals.hook import answer_blocked\n"
+_APPROVALS_HANDLER = "from kro.approvals import answer_blocked\n"
 
 
 def shim_script(tool: str, approvals: bool = False) -> str:
