@@ -1,13 +1,16 @@
 """`kro-run --confine`: the agent runs under bubblewrap and reaches kubectl only through the broker.
 
-Inside the sandbox: the host filesystem read-only; writable are the working directory, the agents'
-own dirs under $HOME (AGENT_DIRS, those that exist) and --rw paths, with the repository's .git/hooks
-and .git/config kept read-only; /tmp, /run and $XDG_RUNTIME_DIR are fresh, private tmpfs (nothing of the
-host's /tmp or of its daemons' sockets); /dev is a minimal devtmpfs, /proc the sandbox's own (PID
-namespace) with /proc/sys read-only. Not visible: the real kubectl/kubetail (their bundle directory, or
-the binary itself in a shared bin dir), credential locations (HOME_CREDENTIALS, SYSTEM_CREDENTIALS,
-/run/secrets), every kubeconfig kro-run read and the files its user entry names, kro's session
-directories, the audit log's directory and the approval queue (--approvals). The network is shared.
+Inside the sandbox: the host filesystem read-only; writable are the working directory, the agents' own
+dirs under $HOME (AGENT_DIRS, those that exist) and --rw paths, except what runs later outside
+(sandbox/protected_paths.py: git dirs pinned, their config, commondir, config.worktree, hooks/ and info/
+read-only, for linked worktrees and submodules too; the agents' settings, hook and plugin dirs
+read-only; stand-ins where such a file is absent; npx's cache private); /tmp, /run and $XDG_RUNTIME_DIR
+are fresh, private tmpfs (nothing of the host's /tmp or of its daemons' sockets); /dev is a minimal
+devtmpfs, /proc the sandbox's own (PID namespace) with /proc/sys read-only. Not visible: the real
+kubectl/kubetail (their bundle directory, or the binary itself in a shared bin dir), credential
+locations (HOME_CREDENTIALS, SYSTEM_CREDENTIALS, /run/secrets), every kubeconfig kro-run read and the
+files its user entry names, kro's session directories, the audit log's directory and the approval queue
+(--approvals). The network is shared.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from typing import Any
 import yaml
 
 from kro.sandbox import kubeconfig as kc
+from kro.sandbox import protected_paths as pp
 from kro.sandbox import seccomp, session_dir
 from kro.sandbox.broker import Broker
 from kro.sandbox.confine_env import BOX, sandbox_env
@@ -80,6 +84,7 @@ class Layout:
     hidden_files: tuple[str, ...]
     shown: tuple[tuple[str, str], ...]
     ro_code: tuple[str, ...] = ()  # code run outside (kro, its Python, the broker's PATH) under a rw path
+    protected: tuple[pp.Protected, ...] = ()  # what runs later outside, under a rw path (outermost first)
 
 
 def find_bwrap(env: dict[str, str]) -> str:
@@ -169,8 +174,8 @@ def plan(session: Session, env: dict[str, str], opts: ConfineOptions) -> Layout:
         if not os.path.exists(path):
             raise UsageError(f"--rw {path}: no such file or directory")
     rw = [cwd, *(_real(home / d) for d in AGENT_DIRS if (home / d).exists()), *(_real(p) for p in opts.rw)]
-    ro_in_rw = [p for p in (os.path.join(cwd, ".git", "hooks"), os.path.join(cwd, ".git", "config"))
-                if os.path.exists(p)]  # fmt: skip
+    protected = pp.protected(list(dict.fromkeys(rw)), _real(home))
+    ro_in_rw = [e.path for e in protected if e.how in (pp.READ_ONLY, pp.PLACEHOLDER)]
     tool_dirs, tool_files = tool_paths(env.get("PATH", ""), (session.kubectl, session.kubetail))
     dirs = {_real(home / d) for d in HOME_CREDENTIALS if (home / d).is_dir()}
     dirs |= {_real(d) for d in SYSTEM_CREDENTIALS if os.path.isdir(d)} | tool_dirs
@@ -218,6 +223,7 @@ def plan(session: Session, env: dict[str, str], opts: ConfineOptions) -> Layout:
         hidden_files=tuple(sorted(f for f in files if needed(f) and not any(_under(f, d) for d in dirs))),
         shown=tuple(shown),
         ro_code=tuple(ro_code),
+        protected=tuple(protected),
     )
 
 
@@ -231,8 +237,19 @@ def bwrap_args(bwrap: str, layout: Layout, box: Path, empty: Path) -> list[str]:
         args += ["--perms", _FRESH_MODES.get(path, "0700"), "--tmpfs", path]
     for path in layout.rw:
         args += ["--bind", path, path]
+    for entry in layout.protected:  # outermost first: a pinned git dir, then the read-only files in it
+        if entry.how == pp.PIN:
+            args += ["--bind", entry.path, entry.path]
+        elif entry.how == pp.PRIVATE and entry.is_dir:
+            args += ["--tmpfs", entry.path]
+        elif entry.how == pp.PRIVATE:  # the session's copy (make_placeholders)
+            args += ["--bind", private_copy(box, entry.path), entry.path]
+        else:  # read-only; a placeholder exists on the host by now (make_placeholders)
+            args += ["--ro-bind", entry.path, entry.path]
+    done = {e.path for e in layout.protected}
     for path in layout.ro_in_rw:
-        args += ["--ro-bind", path, path]
+        if path not in done:
+            args += ["--ro-bind", path, path]
     for path in layout.ro_code:
         args += ["--ro-bind", path, path]
     for path in layout.hidden_dirs:
@@ -327,16 +344,63 @@ def run_confined(session: Session, env: dict[str, str], tool_env: dict[str, str]
         )
     layout = plan(session, env, opts)
     args = bwrap_args(opts.bwrap, layout, box, empty)
-    probe(args, inside)
-    if session.env.get("PATH"):
-        session = session._replace(
-            env={**session.env, "PATH": broker_path(session.env["PATH"] or "", layout.rw)}
-        )
-    with Broker(session, tool_env, str(box / "broker.sock"), token) as broker:
+    made = make_placeholders(layout.protected, box)
+    try:
+        probe(args, inside)
+        if session.env.get("PATH"):
+            session = session._replace(
+                env={**session.env, "PATH": broker_path(session.env["PATH"] or "", layout.rw)}
+            )
+        with Broker(session, tool_env, str(box / "broker.sock"), token) as broker:
 
-        def start(**options: Any) -> subprocess.Popen[bytes]:
-            proc = _spawn(args, cmd, inside, **options)
-            broker.admit(proc.pid)
-            return proc
+            def start(**options: Any) -> subprocess.Popen[bytes]:
+                proc = _spawn(args, cmd, inside, **options)
+                broker.admit(proc.pid)
+                return proc
 
-        return supervisor.run(start, forward_inside)
+            return supervisor.run(start, forward_inside)
+    finally:
+        remove_placeholders(made)
+
+
+def private_copy(box: Path, path: str) -> str:
+    """Where the session's copy of a PRIVATE file lives (beside the box, outside the sandbox's view)."""
+    return str(box.parent / "private" / path.strip("/").replace("/", "%"))
+
+
+def make_placeholders(entries: tuple[pp.Protected, ...], box: Path) -> list[pp.Protected]:
+    """Create each absent protected path on the host as its stand-in (bound read-only inside): a file
+    holding what git reads when it is absent (commondir '.'), or an empty directory; the ones made.
+    A PRIVATE file gets its session copy."""
+    made: list[pp.Protected] = []
+    try:
+        for entry in entries:
+            if entry.how == pp.PRIVATE and not entry.is_dir:
+                copy = Path(private_copy(box, entry.path))
+                copy.parent.mkdir(mode=0o700, exist_ok=True)
+                shutil.copyfile(entry.path, copy)
+                os.chmod(copy, 0o600)
+                continue
+            if entry.how != pp.PLACEHOLDER or os.path.lexists(entry.path):
+                continue
+            if entry.is_dir:
+                os.mkdir(entry.path, 0o755)
+            else:
+                fd = os.open(entry.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+                with os.fdopen(fd, "w") as handle:
+                    handle.write(entry.content)
+            made.append(entry)
+    except OSError as exc:
+        remove_placeholders(made)
+        raise UsageError(f"--confine cannot protect {exc.filename}: {exc.strerror}") from exc
+    return made
+
+
+def remove_placeholders(made: list[pp.Protected]) -> None:
+    """Remove the stand-ins made for this session, deepest first, where they are still as made."""
+    for entry in sorted(made, key=lambda e: e.path.count("/"), reverse=True):
+        with contextlib.suppress(OSError):
+            if entry.is_dir:
+                os.rmdir(entry.path)  # only when empty
+            elif Path(entry.path).read_text() == entry.content:
+                os.unlink(entry.path)

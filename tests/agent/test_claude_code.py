@@ -194,3 +194,5 @@ def test_confine(bench: ClaudeBench) -> None:
     assert "could not be audited" in run.results[1]
     assert run.hook_records() == []
     assert len(run.kubectl_records()) == 1
+    # Claude Code rewrote ~/.claude.json as it ran (a copy inside): the host's file is as it was.
+    assert (bench.home / ".claude.json").read_text() == "{}\n"

@@ -457,3 +457,186 @@ def test_clients_inside_see_only_the_proxy(confined: Confined) -> None:
     assert {r["method"] for r in confined.cluster.requests()[before:]} == {"GET"}
     assert [r["rule"] for r in confined.audit(api=True) if r["decision"] == "blocked"] == ["api.method"]
     assert TOKEN not in proc.stdout + proc.stderr
+
+
+# ------------------------------------------------------------------- nothing written inside runs later
+
+GIT_ENV = {"GIT_AUTHOR_NAME": "u", "GIT_AUTHOR_EMAIL": "u@example.com", "GIT_COMMITTER_NAME": "u",
+           "GIT_COMMITTER_EMAIL": "u@example.com", "GIT_CONFIG_NOSYSTEM": "1"}  # fmt: skip
+
+
+def _git(where: Path, *args: str, home: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, **GIT_ENV, "HOME": str(home)}
+    return subprocess.run(["git", "-C", str(where), *args], env=env, capture_output=True, text=True,
+                          timeout=60, check=False)  # fmt: skip
+
+
+def _repo(where: Path, home: Path) -> None:
+    shutil.rmtree(where / ".git", ignore_errors=True)
+    where.mkdir(parents=True, exist_ok=True)
+    assert _git(where, "init", "-q", home=home).returncode == 0
+    (where / "README").write_text("x\n")
+    _git(where, "add", "README", home=home)
+    assert _git(where, "commit", "-qm", "first", home=home).returncode == 0
+
+
+def _attempts(marker: Path) -> dict[str, str]:
+    """Each redirection an agent could try (name -> shell), every payload touching `marker` when run."""
+    hook = f"#!/bin/sh\\ntouch {marker}\\n"
+    return {
+        "rename": f"mv .git .git-old && mkdir -p .git/hooks && printf '{hook}' > .git/hooks/pre-commit",
+        "hook": f"printf '{hook}' > .git/hooks/pre-commit && chmod +x .git/hooks/pre-commit",
+        "hook-swap": "mv .git/hooks .git/hooks-old",
+        "fsmonitor": f"printf '[core]\\n\\tfsmonitor = touch {marker}\\n' >> .git/config",
+        "config-swap": "cp .git/config c && mv c .git/config",
+        "commondir": f"mkdir -p evil/hooks && printf '{hook}' > evil/hooks/pre-commit && "
+                     "chmod +x evil/hooks/pre-commit && echo \"$PWD/evil\" > .git/commondir",
+        "config-worktree": f"printf '[core]\\n\\tfsmonitor = touch {marker}\\n' > .git/config.worktree",
+        "info": "printf '* filter=evil\\n' > .git/info/attributes",
+    }  # fmt: skip
+
+
+@needs_bwrap
+def test_git_metadata_cannot_be_redirected_from_inside(confined: Confined) -> None:
+    """Rename .git, hooks, core.fsmonitor, commondir, config.worktree, info/: all refused inside; the
+    user's `git status` and `git commit` outside afterwards run nothing the agent wrote."""
+    work, home = confined.work, confined.home
+    _repo(work, home)
+    before = {p.relative_to(work).as_posix() for p in (work / ".git").rglob("*")}
+    marker = confined.base / "agent-code-ran"
+    attempts = _attempts(marker)
+    script = "".join(f"( {cmd} ) 2>/dev/null; echo {name}=$?\n" for name, cmd in attempts.items())
+    script += "ls .git/commondir .git/config.worktree >/dev/null 2>&1; echo standins=$?\n"
+    script += "git status --short >/dev/null 2>&1; echo git_inside=$?\n"
+    done = confined.run(script)
+    got = _lines(done.stdout)
+    assert {name: got[name] != "0" for name in attempts} == dict.fromkeys(attempts, True), done.stdout
+    assert got["standins"] == "0", "stand-ins are there inside"
+    # Afterwards, outside: the stand-ins are gone, git works and runs none of it.
+    after = {p.relative_to(work).as_posix() for p in (work / ".git").rglob("*")}
+    assert after - before == set(), after - before
+    assert not (work / ".git" / "commondir").exists()
+    assert not (work / ".git-old").exists()
+    status = _git(work, "status", home=home)
+    assert status.returncode == 0, status.stderr
+    (work / "README").write_text("changed\n")
+    commit = _git(work, "commit", "-qam", "after", home=home)
+    assert commit.returncode == 0, commit.stderr
+    assert not marker.exists(), "the agent's code ran on the host"
+
+
+@needs_bwrap
+def test_a_linked_worktrees_gitdir_file_cannot_be_redirected(confined: Confined) -> None:
+    """The working dir is a linked worktree: its .git file and the git dirs it names stay as they are."""
+    home = confined.home
+    main = confined.base / "main"
+    _repo(main, home)
+    shutil.rmtree(confined.work)
+    assert _git(main, "worktree", "add", "-q", str(confined.work), home=home).returncode == 0
+    pointer = (confined.work / ".git").read_text()
+    marker = confined.base / "agent-code-ran"
+    hook = f"#!/bin/sh\\ntouch {marker}\\n"
+    script = f"""
+        mkdir -p evil/hooks evil/objects evil/refs && printf '{hook}' > evil/hooks/post-checkout
+        chmod +x evil/hooks/post-checkout; echo HEAD > evil/HEAD
+        echo "gitdir: $PWD/evil" > .git 2>/dev/null; echo pointer=$?
+        rm -f .git 2>/dev/null; echo remove=$?
+        gitdir=$(sed 's/^gitdir: //' .git)
+        printf '{hook}' > "$gitdir/hooks/pre-commit" 2>/dev/null; echo hook=$?
+        echo "$PWD/evil" > "$gitdir/commondir" 2>/dev/null; echo commondir=$?
+    """
+    done = confined.run(script)
+    got = _lines(done.stdout)
+    assert [got[k] != "0" for k in ("pointer", "remove", "hook", "commondir")] == [True] * 4, done.stdout
+    assert (confined.work / ".git").read_text() == pointer
+    (confined.work / "README").write_text("changed\n")
+    assert _git(confined.work, "commit", "-qam", "after", home=home).returncode == 0
+    assert _git(confined.work, "checkout", "-q", "-b", "other", home=home).returncode == 0
+    assert not marker.exists(), "the agent's code ran on the host"
+
+
+@needs_bwrap
+def test_the_main_repositorys_worktree_and_submodule_git_dirs_stay(confined: Confined) -> None:
+    """The working dir holds the main repository: .git/worktrees/NAME and .git/modules/NAME are protected."""
+    home, work = confined.home, confined.work
+    _repo(work, home)
+    linked = confined.base / "linked"
+    assert _git(work, "worktree", "add", "-q", str(linked), home=home).returncode == 0
+    source = confined.base / "subsrc"
+    _repo(source, home)
+    added = _git(work, "-c", "protocol.file.allow=always", "submodule", "add", "-q", str(source), "sub",
+                 home=home)  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    marker = confined.base / "agent-code-ran"
+    hook = f"#!/bin/sh\\ntouch {marker}\\n"
+    name = linked.name
+    script = f"""
+        echo "$PWD/evil" > .git/worktrees/{name}/commondir 2>/dev/null; echo wt_commondir=$?
+        printf '[core]\\n\\tfsmonitor = touch {marker}\\n' > .git/worktrees/{name}/config.worktree 2>/dev/null
+        echo wt_config_worktree=$?
+        echo /tmp > .git/worktrees/{name}/gitdir 2>/dev/null; echo wt_gitdir=$?
+        mv .git/worktrees/{name} .git/worktrees/x 2>/dev/null; echo wt_rename=$?
+        printf '{hook}' > .git/modules/sub/hooks/pre-commit 2>/dev/null; echo sub_hook=$?
+        printf '[core]\\n\\tfsmonitor = touch {marker}\\n' >> .git/modules/sub/config 2>/dev/null
+        echo sub_config=$?
+        mv .git/modules/sub .git/modules/old 2>/dev/null; echo sub_rename=$?
+    """
+    done = confined.run(script)
+    got = _lines(done.stdout)
+    names = ["wt_commondir", "wt_config_worktree", "wt_gitdir", "wt_rename", "sub_hook", "sub_config",
+             "sub_rename"]  # fmt: skip
+    assert [got[k] != "0" for k in names] == [True] * len(names), done.stdout
+    for where in (linked, work / "sub"):
+        assert _git(where, "status", home=home).returncode == 0
+        (where / "README").write_text("changed\n")
+        assert _git(where, "commit", "-qam", "after", home=home).returncode == 0
+    assert not marker.exists(), "the agent's code ran on the host"
+
+
+CLAUDE_HOOK = '{"hooks":{"SessionStart":[{"hooks":[{"type":"command","command":"touch M"}]}]}}'
+AGENT_SETTINGS = {
+    ".claude/settings.json": CLAUDE_HOOK,
+    ".claude/settings.local.json": CLAUDE_HOOK,
+    ".claude/hooks/start.sh": "touch M",
+    ".claude/plugins/evil/plugin.json": "{}",
+    ".codex/config.toml": 'notify = ["sh", "-c", "touch M"]',
+    ".gemini/settings.json": '{"hooks":{"SessionStart":[{"command":"touch M"}]}}',
+    ".npm/_npx/0/node_modules/.bin/x": "touch M",
+}
+
+
+@needs_bwrap
+def test_agent_settings_and_caches_written_inside_do_not_reach_the_host(confined: Confined) -> None:
+    """Hooks in ~/.claude, notify in ~/.codex, hooks in ~/.gemini, npx's cache, ~/.claude.json's MCP servers,
+    the project's existing .mcp.json and .claude/settings.json: refused inside (or private to it); the
+    host's files unchanged."""
+    home, work = confined.home, confined.work
+    for sub in (".codex", ".gemini", ".npm/_npx"):
+        (home / sub).mkdir(parents=True, exist_ok=True)
+    (home / ".codex" / "config.toml").write_text('model = "o3"\n')
+    (home / ".claude.json").write_text('{"numStartups": 1}\n')
+    (work / ".claude").mkdir()
+    (work / ".claude" / "settings.json").write_text("{}\n")
+    (work / ".mcp.json").write_text("{}\n")
+    host_before = {p: p.read_bytes() for p in home.rglob("*") if p.is_file()}
+    targets = {**{f"~/{k}": v for k, v in AGENT_SETTINGS.items()},
+               "~/.claude.json": '{"mcpServers":{"x":{"command":"sh","args":["-c","touch M"]}}}',
+               "./.mcp.json": '{"mcpServers":{"x":{"command":"sh","args":["-c","touch M"]}}}',
+               "./.claude/settings.json": '{"hooks":{}}'}  # fmt: skip
+    script = ""
+    for n, (path, text) in enumerate(targets.items()):
+        target = path.replace("~", "$HOME", 1)
+        script += (f"mkdir -p \"$(dirname {target})\" 2>/dev/null; "
+                   f"printf '%s' '{text}' > {target} 2>/dev/null; echo t{n}=$?\n")  # fmt: skip
+    script += "cat ~/.codex/config.toml; echo\n"
+    done = confined.run(script)
+    got = _lines(done.stdout)
+    private = {"~/.npm/_npx/0/node_modules/.bin/x", "~/.claude.json"}  # written inside, never on the host
+    refused = {path: got[f"t{n}"] != "0" for n, path in enumerate(targets)}
+    assert refused == {path: path not in private for path in targets}, done.stdout
+    assert 'model = "o3"' in done.stdout
+    host_after = {p: p.read_bytes() for p in home.rglob("*") if p.is_file()}
+    assert host_after == host_before, "nothing written inside reached the host's home"
+    assert not (home / ".npm" / "_npx" / "0").exists()
+    assert (work / ".mcp.json").read_text() == "{}\n"
+    assert (work / ".claude" / "settings.json").read_text() == "{}\n"
