@@ -6,6 +6,7 @@
 - orphans: PR_SET_CHILD_SUBREAPER; elsewhere the agent's process group is ended after it exits.
 - process walking: /proc; elsewhere psutil.
 - long socket paths: bind through /proc/self/fd; elsewhere a plain bind.
+- --confine's engine: bubblewrap on Linux; Seatbelt on macOS (kro.sandbox.seatbelt, profile only).
 
 The parent-death and exit-descriptor primitives live in `kro.shims.lifetime` (stdlib only): the shim's
 tool runners need them and kro.shims must not import kro.sandbox; this module re-exports them, so
@@ -31,6 +32,7 @@ __all__ = [
     "become_subreaper",
     "bind_unix",
     "cmdline",
+    "confine_engine",
     "descendants",
     "exit_fd",
     "parent_pid",
@@ -40,6 +42,11 @@ __all__ = [
 ]
 
 PROC = LINUX and os.path.isdir("/proc/self")
+
+
+def confine_engine() -> str | None:
+    """The sandbox --confine builds on here: bubblewrap on Linux, Seatbelt (sandbox-exec) on macOS."""
+    return {"Linux": "bwrap", "Darwin": "seatbelt"}.get(os.uname().sysname)
 
 
 def agent_exit_fd(proc: subprocess.Popen[bytes]) -> int | None:
