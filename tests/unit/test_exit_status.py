@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import copy
-import errno
 import enum
+import errno
 import json
 import os
 import pickle
