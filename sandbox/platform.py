@@ -165,16 +165,22 @@ def _environ(pid: int) -> list[bytes] | None:
         return None
 
 
-def session_processes(entry: str) -> list[int]:
-    """This user's processes (kro-run itself left out) whose environment holds `entry` (`NAME=value`)."""
-    marker = os.fsencode(entry)
+def session_processes(session_dir: str) -> list[int]:
+    """This user's processes (kro-run itself left out) started for `session_dir`: KRO_SESSION names it in
+    their environment, or their argv names it (the real kubectl a shim exec'd: --kubeconfig=DIR/…)."""
+    marker, named = os.fsencode(f"KRO_SESSION={session_dir}"), os.fsencode(session_dir.rstrip("/") + "/")
     if PROC:
         pids = [int(e) for e in os.listdir("/proc") if e.isdigit()]
     else:
         import psutil
 
         pids = psutil.pids()
-    return [pid for pid in pids if pid != os.getpid() and marker in (_environ(pid) or ())]
+    found = []
+    for pid in pids:
+        env = _environ(pid) if pid != os.getpid() else None
+        if env is not None and (marker in env or named in cmdline(pid)):
+            found.append(pid)
+    return found
 
 
 def end_group(pgid: int, grace: float) -> bool:
