@@ -235,9 +235,9 @@ def claude_code(cmd: list[str], at: int, session: Session, env: dict[str, str], 
         box = agent_sandbox.spec(session, sources, env)
         notes += agent_sandbox.claude_settings(settings, box)
         agent_sandbox.route_inside(session)
-        what += (f" and turns on Claude Code's sandbox: {len(box.deny_read)} credential paths unreadable "
-                 f"(kubeconfigs, the files they name, ~/.kube and cloud credentials), the API proxy "
-                 f"reachable as {box.allowed_hosts[0]}")  # fmt: skip
+        what += (f" and turns on Claude Code's own sandbox (--no-agent-sandbox: off): {len(box.deny_read)} "
+                 "credential paths unreadable (kubeconfigs, the files they name, ~/.kube, cloud "
+                 f"credentials), the API proxy reachable as {box.allowed_hosts[0]}")  # fmt: skip
     _write(files / "claude-settings.json", json.dumps(settings, indent=2) + "\n", 0o600)
     merged = f", merged with your --settings {user_settings}" if user_settings else ""
     items.append((f"--settings {shown}/claude-settings.json", what + merged))
