@@ -201,8 +201,11 @@ def _take_option(argv: list[str], name: str) -> tuple[list[str], str | None]:
 
 
 def claude_code(cmd: list[str], at: int, session: Session, env: dict[str, str], files: Path,
-                visible: Visible) -> Setup:  # fmt: skip
-    """Claude Code: shell prefix, the PreToolUse hook via --settings, the system prompt."""
+                visible: Visible, sources: list[Path] | None = None) -> Setup:  # fmt: skip
+    """Claude Code: shell prefix, the PreToolUse hook and its own sandbox via --settings, the system prompt.
+
+    `sources` (the kubeconfigs kro-run read) turns Claude Code's sandbox on; None leaves it off.
+    """
     shown = visible.files
     items: list[tuple[str, str]] = []
     user_prefix = env.get("CLAUDE_CODE_SHELL_PREFIX")
@@ -213,29 +216,40 @@ def claude_code(cmd: list[str], at: int, session: Session, env: dict[str, str], 
                                                                     if user_prefix else "")))  # fmt: skip
     head, rest = cmd[: at + 1], cmd[at + 1 :]
     if rest[:1] and rest[0] in CLAUDE_SUBCOMMANDS:
-        notes = [f"`claude {rest[0]}` is a management command: no --settings or system prompt added"]
-        return Setup("claude-code", cmd, {"CLAUDE_CODE_SHELL_PREFIX": prefix}, items, notes)
+        management = [f"`claude {rest[0]}` is a management command: no --settings or system prompt added"]
+        return Setup("claude-code", cmd, {"CLAUDE_CODE_SHELL_PREFIX": prefix}, items, management)
     rest, user_settings = _take_option(rest, "--settings")
     rest, user_prompt = _take_option(rest, "--append-system-prompt")
     _write(files / "kro-hook.py", _hook_script(), 0o600)
     hook = shlex.join([sys.executable, "-IS", f"{shown}/kro-hook.py", "claude-code"])
     settings = hook_settings(hook, user_settings)
+    notes: list[str] = []
+    what = "registers the PreToolUse hook (kro hook claude-code) for Bash"
+    if sources is not None:
+        from kro.sandbox import agent_sandbox
+
+        box = agent_sandbox.spec(session, sources, env)
+        notes += agent_sandbox.claude_settings(settings, box)
+        agent_sandbox.route_inside(session)
+        what += (f" and turns on Claude Code's own sandbox (--no-agent-sandbox: off): {len(box.deny_read)} "
+                 "credential paths unreadable (kubeconfigs, the files they name, ~/.kube, cloud "
+                 f"credentials), the API proxy reachable as {box.allowed_hosts[0]}")  # fmt: skip
     _write(files / "claude-settings.json", json.dumps(settings, indent=2) + "\n", 0o600)
-    items.append((f"--settings {shown}/claude-settings.json",
-                  "registers the PreToolUse hook (kro hook claude-code) for Bash"
-                  + (f", merged with your --settings {user_settings}" if user_settings else "")))  # fmt: skip
+    merged = f", merged with your --settings {user_settings}" if user_settings else ""
+    items.append((f"--settings {shown}/claude-settings.json", what + merged))
     prompt = system_prompt(session) + (f"\n\n{user_prompt}" if user_prompt else "")
     items.append(("--append-system-prompt", json.dumps(system_prompt(session), ensure_ascii=False)))
     argv = [*head, "--settings", f"{shown}/claude-settings.json", "--append-system-prompt", prompt, *rest]
-    return Setup("claude-code", argv, {"CLAUDE_CODE_SHELL_PREFIX": prefix}, items)
+    return Setup("claude-code", argv, {"CLAUDE_CODE_SHELL_PREFIX": prefix}, items, notes)
 
 
-def setup(cmd: list[str], session: Session, env: dict[str, str], files: Path, visible: Visible) -> Setup:
+def setup(cmd: list[str], session: Session, env: dict[str, str], files: Path, visible: Visible,
+          sources: list[Path] | None = None) -> Setup:  # fmt: skip
     """The profile for `cmd` (files written under `files`), or the command unchanged for other programs."""
     agent, at = agent_of(cmd)
     if agent == "claude-code":
         files.mkdir(mode=0o700, parents=True, exist_ok=True)
-        return claude_code(cmd, at, session, env, files, visible)
+        return claude_code(cmd, at, session, env, files, visible, sources)
     if agent == "codex":
         return codex(cmd, at, session, env, visible)
     if agent == "gemini":
@@ -290,8 +304,13 @@ def codex(cmd: list[str], at: int, session: Session, env: dict[str, str], visibl
     return Setup("codex", [*head, *flags, *rest], {}, items, notes)
 
 
-def prepare(cmd: list[str], session: Session, env: dict[str, str], confined: bool) -> Setup:
-    """Set the agent in `cmd` up for this session (under --confine, as the sandbox sees it)."""
+def prepare(cmd: list[str], session: Session, env: dict[str, str], confined: bool,
+            sources: list[Path] | None = None) -> Setup:  # fmt: skip
+    """Set the agent in `cmd` up for this session (under --confine, as the sandbox sees it).
+
+    `sources` (the kubeconfigs kro-run read) asks for the agent's own sandbox where it has one; it is not
+    used under --confine (the agent is in kro's sandbox already) nor with --direct (no API proxy).
+    """
     if confined:
         from kro.sandbox.confine_env import BOX
 
@@ -300,7 +319,8 @@ def prepare(cmd: list[str], session: Session, env: dict[str, str], confined: boo
     else:
         files = Path(session.dir) / "agent"
         visible = Visible(session.dir, str(Path(session.dir) / "bin"), session.kubeconfig, str(files))
-    done = setup(cmd, session, env, files, visible)
+    sources = None if confined or not session.proxy else sources
+    done = setup(cmd, session, env, files, visible, sources)
     if done.agent:
         record(files.parent, done)
     return done

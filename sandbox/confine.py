@@ -32,7 +32,7 @@ from kro.sandbox import protected_paths as pp
 from kro.sandbox import seccomp, session_dir
 from kro.sandbox.broker import Broker
 from kro.sandbox.confine_env import BOX, sandbox_env
-from kro.sandbox.platform import descendants
+from kro.sandbox.platform import confine_engine, descendants
 from kro.sandbox.supervise import Supervisor
 from kro.shims.cache import cache_root
 from kro.shims.errors import ToolNotFound, UsageError
@@ -41,6 +41,11 @@ from kro.shims.session import SESSION_FILE, Session, write_session
 INSTALL_HINT = (
     "--confine needs bubblewrap (bwrap), which is not on PATH: install it (apt-get install bubblewrap; "
     "dnf install bubblewrap; pacman -S bubblewrap) or run without --confine"
+)
+SEATBELT_NOT_YET = (
+    "--confine is not available on macOS yet: its Seatbelt profile is generated from the same plan "
+    "(kro.sandbox.seatbelt) but kro-run does not run it; see README (Platforms). Without --confine, "
+    "kro-run claude turns on Claude Code's own sandbox, which keeps your kubeconfig unreadable"
 )
 AGENT_DIRS = (
     ".claude", ".claude.json", ".codex", ".gemini", ".copilot", ".cursor", ".config/opencode",
@@ -89,6 +94,8 @@ class Layout:
 
 def find_bwrap(env: dict[str, str]) -> str:
     """The bwrap binary on PATH; ToolNotFound (exit 69) with the install hint otherwise."""
+    if confine_engine() == "seatbelt":
+        raise ToolNotFound(SEATBELT_NOT_YET)
     found = shutil.which("bwrap", path=env.get("PATH") or os.defpath)
     if found is None:
         raise ToolNotFound(INSTALL_HINT)

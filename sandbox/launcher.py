@@ -94,6 +94,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-agent-setup", action="store_true",
         help="do not set up a known agent CLI (claude: shell prefix, hook, system prompt; see README)",
     )  # fmt: skip
+    parser.add_argument(
+        "--no-agent-sandbox", action="store_true",
+        help="do not turn on Claude Code's own sandbox (weaker: its commands can read your kubeconfig and "
+        "credential files and reach the cluster with them; see README)",
+    )  # fmt: skip
     parser.add_argument("--dry-run", action="store_true", help="print what would be run and set; run nothing")
     parser.add_argument(
         "--direct", action="store_true",
@@ -177,11 +182,12 @@ def run(argv: list[str]) -> int:
         # --direct: no API proxy, the session kubeconfig holds the pinned credentials
         opened = open_session(stack, opts, env, demo=args.demo, proxy=not args.direct)
         session, demo_config = opened.session, opened.demo_config
+        from kro.sandbox import kubeconfig as kc
+
+        sources = [demo_config] if demo_config else kc.kubeconfig_files(args.kubeconfig, env)
         if args.approvals:
             from kro.approvals import launch
-            from kro.sandbox import kubeconfig as kc
 
-            sources = [demo_config] if demo_config else kc.kubeconfig_files(args.kubeconfig, env)
             session = launch.enable(session, sources, ttl, confined=bool(bwrap))
             stack.callback(launch.disable, session)
         child_env = agent_env(env, session)
@@ -196,7 +202,13 @@ def run(argv: list[str]) -> int:
         from kro.sandbox import agents
 
         no_setup = args.no_agent_setup
-        agent = agents.Setup(None, cmd) if no_setup else agents.prepare(cmd, session, env, bool(bwrap))
+        if args.no_agent_sandbox and agents.agent_of(cmd)[0] == "claude-code" and not bwrap:
+            sys.stderr.write("kro-run: --no-agent-sandbox: Claude Code's commands can read your kubeconfig "
+                             "and credential files and reach the cluster with them, past kro\n")  # fmt: skip
+        confined = bool(bwrap)
+        agent = agents.Setup(None, cmd) if no_setup else agents.prepare(
+            cmd, session, env, confined, None if args.no_agent_sandbox else sources
+        )
         cmd = agent.argv
         child_env.update(agent.env)
         if args.dry_run:

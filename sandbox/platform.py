@@ -6,6 +6,7 @@
 - orphans: PR_SET_CHILD_SUBREAPER; elsewhere the agent's process group is ended after it exits.
 - process walking: /proc; elsewhere psutil.
 - long socket paths: bind through /proc/self/fd; elsewhere a plain bind.
+- --confine's engine: bubblewrap on Linux; Seatbelt on macOS (kro.sandbox.seatbelt, profile only).
 
 The parent-death and exit-descriptor primitives live in `kro.shims.lifetime` (stdlib only): the shim's
 tool runners need them and kro.shims must not import kro.sandbox; this module re-exports them, so
@@ -31,6 +32,7 @@ __all__ = [
     "become_subreaper",
     "bind_unix",
     "cmdline",
+    "confine_engine",
     "descendants",
     "exit_fd",
     "parent_pid",
@@ -40,6 +42,11 @@ __all__ = [
 ]
 
 PROC = LINUX and os.path.isdir("/proc/self")
+
+
+def confine_engine() -> str | None:
+    """The sandbox --confine builds on here: bubblewrap on Linux, Seatbelt (sandbox-exec) on macOS."""
+    return {"Linux": "bwrap", "Darwin": "seatbelt"}.get(os.uname().sysname)
 
 
 def agent_exit_fd(proc: subprocess.Popen[bytes]) -> int | None:
@@ -158,16 +165,22 @@ def _environ(pid: int) -> list[bytes] | None:
         return None
 
 
-def session_processes(entry: str) -> list[int]:
-    """This user's processes (kro-run itself left out) whose environment holds `entry` (`NAME=value`)."""
-    marker = os.fsencode(entry)
+def session_processes(session_dir: str) -> list[int]:
+    """This user's processes (kro-run itself left out) started for `session_dir`: KRO_SESSION names it in
+    their environment, or their argv names it (the real kubectl a shim exec'd: --kubeconfig=DIR/…)."""
+    marker, named = os.fsencode(f"KRO_SESSION={session_dir}"), os.fsencode(session_dir.rstrip("/") + "/")
     if PROC:
         pids = [int(e) for e in os.listdir("/proc") if e.isdigit()]
     else:
         import psutil
 
         pids = psutil.pids()
-    return [pid for pid in pids if pid != os.getpid() and marker in (_environ(pid) or ())]
+    found = []
+    for pid in pids:
+        env = _environ(pid) if pid != os.getpid() else None
+        if env is not None and (marker in env or named in cmdline(pid)):
+            found.append(pid)
+    return found
 
 
 def end_group(pgid: int, grace: float) -> bool:

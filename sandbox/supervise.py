@@ -63,9 +63,9 @@ def end_descendants(root: int, wait: float = SWEEP_S) -> int:
 
 
 def end_session_processes(session_dir: str) -> int:
-    """SIGKILL this user's processes started for `session_dir` (their environment names it); how many."""
+    """SIGKILL this user's processes started for `session_dir` (their environment or argv names it)."""
     killed = 0
-    for pid in session_processes(f"KRO_SESSION={session_dir}"):
+    for pid in session_processes(session_dir):
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(pid, signal.SIGKILL)
             killed += 1

@@ -25,7 +25,8 @@ _SCRUB_NAMES = frozenset({"KUBECACHEDIR", "KUBECONFIG", "KUBERC", "KUBECTL_EXTER
 # The only variables a real kubectl/kubetail takes from its caller: how to print (locale, terminal, colour).
 _CALLER_NAMES = frozenset({"LANG", "LANGUAGE", "TZ", "TERM", "NO_COLOR"})
 _CALLER_PREFIXES = ("LC_",)
-# Pinned at launch, never taken from the caller: kubectl's home and temp dir, the route to the server.
+# Pinned at launch, never taken from the caller: kubectl's home and temp dir, the route to the server
+# (the proxy variables, [2:], come from the caller only in the agent's own sandbox: Session.agent_sandbox).
 LAUNCH_NAMES = (
     "HOME", "TMPDIR", "HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy",
 )  # fmt: skip
@@ -64,13 +65,15 @@ def _from_caller(name: str) -> bool:
 def session_env(base: Mapping[str, str], session: Session) -> dict[str, str]:
     """The environment every real kubectl/kubetail runs with: an allowlist, never the caller's whole env.
 
-    From `base` (the caller) only locale, TERM and NO_COLOR; the rest is what the session pinned at
-    launch, then KUBECONFIG (the session's) and KUBERC=off.
+    From `base` (the caller) only locale, TERM and NO_COLOR (and, in the agent's own sandbox, the proxy
+    variables it sets); the rest is what the session pinned at launch, then KUBECONFIG and KUBERC=off.
     """
     env = {k: v for k, v in base.items() if _from_caller(k)}
     for name, value in session.env.items():
         if value is not None:
             env[name] = value
+    if session.agent_sandbox:  # the agent's own sandbox: its HTTP proxy is the only way to the API proxy
+        env.update({k: v for k, v in base.items() if k in LAUNCH_NAMES[2:]})
     if session.kubeconfig:
         env["KUBECONFIG"] = session.kubeconfig
     env["KUBERC"] = "off"

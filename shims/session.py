@@ -41,6 +41,9 @@ class Session(NamedTuple):
     approvals: str = ""
     # the session's API proxy (kro-run's, holding the real credentials); "" with --direct
     proxy: str = ""
+    # the agent's own sandbox is on (kro.sandbox.agent_sandbox): kubectl reaches the proxy through the
+    # sandbox's HTTP proxy, so it takes the proxy variables from its caller
+    agent_sandbox: bool = False
     schema: int = SCHEMA
 
 

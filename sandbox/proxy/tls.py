@@ -21,7 +21,10 @@ _VALID = datetime.timedelta(days=30)
 
 
 def self_signed() -> tuple[bytes, bytes]:
-    """(certificate PEM, private key PEM) for IP 127.0.0.1 and localhost, valid 30 days."""
+    """(certificate PEM, private key PEM) for IPs 127.0.0.1 and 0.0.0.0 and localhost, valid 30 days.
+
+    0.0.0.0 is how commands in an agent's own sandbox reach the proxy (kro.sandbox.agent_sandbox).
+    """
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "kro session API proxy")])
     now = datetime.datetime.now(datetime.UTC)
@@ -35,7 +38,11 @@ def self_signed() -> tuple[bytes, bytes]:
         .not_valid_after(now + _VALID)
         .add_extension(
             x509.SubjectAlternativeName(
-                [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
+                [
+                    x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+                    x509.IPAddress(ipaddress.ip_address("0.0.0.0")),
+                    x509.DNSName("localhost"),
+                ]
             ),
             critical=False,
         )

@@ -14,12 +14,15 @@ import subprocess
 import sys
 
 import pytest
+import test_confine
 import test_lifetime
 from kro_testing import BIN, KroSession
+from test_confine import Confined, cluster, confined, needs_bwrap
 from test_lifetime import _left, _sessions, _start, _until
 
 from kro.democluster.fixture import WEB_PODS
 
+__all__ = ["cluster", "confined"]  # fixtures, used by name
 pytestmark = pytest.mark.portable
 
 READ_AND_WRITE = "kubectl get pods -n demo; kubectl delete pod -n demo {pod}; echo blocked=$?; exit 5"
@@ -38,7 +41,8 @@ def test_the_switch_turns_every_linux_primitive_off() -> None:
         "from kro.sandbox import platform as p\n"
         "child = subprocess.Popen(['sleep', '5'])\n"
         "found = [pid for pid, _ in p.descendants(os.getpid())]\n"
-        "print(json.dumps({'portable': p.PORTABLE, 'linux': p.LINUX, 'proc': p.PROC, 'tied': p.tied() is None,\n"
+        "print(json.dumps({'portable': p.PORTABLE, 'linux': p.LINUX, 'proc': p.PROC,\n"
+        "  'tied': p.tied() is None,\n"
         "  'reaper': p.become_subreaper(), 'pidfd': p.agent_exit_fd(child) is None,\n"
         "  'walk': found == [child.pid], 'parent': p.parent_pid(child.pid) == os.getpid(),\n"
         "  'psutil': 'psutil' in __import__('sys').modules}))\n"
@@ -101,3 +105,24 @@ def test_kill_9_of_the_agent_leaves_nothing_running(kro_session: KroSession) -> 
 def test_kill_9_is_cleaned_up_at_the_next_start(kro_session: KroSession) -> None:
     """kill -9 of kro-run: no PR_SET_PDEATHSIG, so the next kro-run ends what it left (by its marker)."""
     test_lifetime.test_kill_9_is_cleaned_up_at_the_next_start(kro_session)
+
+
+def test_kill_9_reclaims_a_process_named_only_by_its_argv(kro_session: KroSession) -> None:
+    """A process without KRO_SESSION in its environment (as the real kubectl a shim exec'd) is still
+    ended at the next start: its argv names the session dir (--kubeconfig=DIR/kubeconfig)."""
+    run = kro_session.tmp / "run"
+    unmarked = 'env -u KRO_SESSION python3 -c "import time; time.sleep(300)" "$KRO_SESSION/kubeconfig" &'
+    proc = _start(kro_session, f"{unmarked} touch started; wait")
+    _until(lambda: (kro_session.tmp / "started").exists() and any("time.sleep" in p for p in _left(run)))
+    proc.kill()
+    proc.wait(timeout=30)
+    again = kro_session.sh("true")
+    assert again.returncode == 0, again.stderr
+    _until(lambda: _left(run) == [], seconds=10)
+
+
+@needs_bwrap
+def test_confined_reads_go_through_the_broker(confined: Confined) -> None:
+    """--confine with the portable primitives: the broker's tool runner waits on a waiter thread (no
+    pidfd) and its peer check walks parents through psutil; reads answered, a write blocked, audited."""
+    test_confine.test_reads_go_through_the_broker(confined)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import copy
 import enum
+import errno
 import json
+import os
 import pickle
 from collections.abc import Callable
 
@@ -100,3 +102,18 @@ def test_guarded_maps_every_error_to_one_line_and_a_status(
 def test_guarded_passes_the_body_status_through() -> None:
     """A body's own status is the entry point's."""
     assert guarded("prog", lambda: 42, print) == 42
+
+
+@pytest.mark.parametrize(
+    ("code", "status"),
+    [
+        pytest.param(errno.EMFILE, ExitStatus.TEMPFAIL, id="exit.tempfail-emfile"),
+        pytest.param(errno.ENOBUFS, ExitStatus.TEMPFAIL, id="exit.tempfail-enobufs"),
+        pytest.param(errno.EAGAIN, ExitStatus.TEMPFAIL, id="exit.tempfail-eagain"),
+        pytest.param(errno.EACCES, ExitStatus.INTERNAL, id="exit.internal-eacces"),
+    ],
+)
+def test_resource_errors_by_errno_name(code: int, status: int) -> None:
+    """Out of resources is recognised by errno name (the numbers differ between Linux and macOS): 75."""
+    said: list[str] = []
+    assert guarded("prog", _raise(OSError(code, os.strerror(code))), said.append) == status
