@@ -127,7 +127,11 @@ def serve(args: argparse.Namespace) -> int:
                 sys.stderr.write(f"kro serve: {url} (context {session.context})\n")
                 server.run("streamable-http", host=args.host, port=args.port)
             else:
-                server.run("stdio")
+                import anyio
+
+                from kro.mcp.app import run_stdio
+
+                anyio.run(run_stdio, server)
         except KeyboardInterrupt:
             pass
     return 0
