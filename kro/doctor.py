@@ -6,7 +6,6 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
 import sys
 import time
 from collections.abc import Mapping
@@ -18,6 +17,7 @@ from kro.sandbox.session_dir import find_real
 from kro.shims.audit import default_path
 from kro.shims.cache import cache_root
 from kro.shims.errors import ExitStatus, KroError
+from kro.shims.executor import run_to_end
 from kro.shims.session import SESSION_FILE, Session, load_session
 
 DESCRIPTION = """Check that kro can be used here, and say how to fix what is wrong.
@@ -184,18 +184,22 @@ def check_proxy(session: Session) -> Check:
 def client_version(kubectl: str, env: Mapping[str, str]) -> tuple[str | None, str]:
     """kubectl's client gitVersion, or None and why not."""
     try:
-        proc = subprocess.run(
-            [kubectl, "version", "--client", "-o", "json"], capture_output=True, text=True,
-            env=_clean_env(env), timeout=20, check=False, stdin=subprocess.DEVNULL,
-        )  # fmt: skip
-    except (OSError, subprocess.TimeoutExpired) as exc:
+        proc = run_to_end([kubectl, "version", "--client", "-o", "json"], _clean_env(env), 20)
+    except OSError as exc:
         return None, str(exc)
+    if proc.timed_out:
+        return None, f"{kubectl} did not finish within 20 s"
+    stdout, stderr = _text(proc.stdout), _text(proc.stderr)
     try:
-        version = json.loads(proc.stdout)["clientVersion"]["gitVersion"]
+        version = json.loads(stdout)["clientVersion"]["gitVersion"]
     except (ValueError, KeyError, TypeError):
-        lines = (proc.stderr or proc.stdout).strip().splitlines()
-        return None, lines[0] if lines else f"exit {proc.returncode}"
+        lines = (stderr or stdout).strip().splitlines()
+        return None, lines[0] if lines else f"exit {proc.exit_code}"
     return str(version), ""
+
+
+def _text(data: bytes) -> str:
+    return data.decode("utf-8", "replace")
 
 
 def check_kubectl(target: Target, env: Mapping[str, str]) -> Check:
@@ -296,19 +300,16 @@ def readyz(target: Target, context: str, env: Mapping[str, str], timeout: float)
     argv += [f"--context={context}", f"--request-timeout={timeout:g}s"]
     started = time.monotonic()
     try:
-        proc = subprocess.run(
-            argv, capture_output=True, text=True, env=child_env, timeout=timeout * 2 + 10,
-            check=False, stdin=subprocess.DEVNULL,
-        )  # fmt: skip
-    except subprocess.TimeoutExpired:
-        return _unreachable(context, f"no answer within {timeout * 2 + 10:g} s")
+        proc = run_to_end(argv, child_env, timeout * 2 + 10)
     except OSError as exc:
         return _unreachable(context, str(exc))
+    if proc.timed_out:
+        return _unreachable(context, f"no answer within {timeout * 2 + 10:g} s")
     took = (time.monotonic() - started) * 1000
-    if proc.returncode == 0:
-        answer = proc.stdout.strip().splitlines()[:1] or ["ok"]
+    if proc.exit_code == 0:
+        answer = _text(proc.stdout).strip().splitlines()[:1] or ["ok"]
         return Check("reachable", "ok", f"{context} is reachable (/readyz: {answer[0]}, {took:.0f} ms)")
-    error = (proc.stderr.strip().splitlines() or [f"kubectl exited {proc.returncode}"])[-1]
+    error = (_text(proc.stderr).strip().splitlines() or [f"kubectl exited {proc.exit_code}"])[-1]
     if "(Forbidden)" in error:
         return Check(
             "reachable", "ok", f"{context} is reachable (the API server answered; /readyz is forbidden)"

@@ -11,7 +11,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from kro.sandbox.pinning import PinOptions, add_pin_arguments, open_session
+from kro.sandbox.pinning import PinOptions, open_session, session_parser
 from kro.sandbox.supervise import Supervisor, exit_on_signals
 from kro.shims.errors import CommandNotFound, ConfigError, UsageError, guarded
 from kro.shims.executor import scrubbed
@@ -43,18 +43,11 @@ otherwise with kubectl's own code.
 
 def build_parser() -> argparse.ArgumentParser:
     """kro-run's command line."""
-    parser = argparse.ArgumentParser(
-        prog="kro-run",
-        description=DESCRIPTION,
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    add_pin_arguments(parser)
+    parser = session_parser("kro-run", DESCRIPTION, EPILOG)
     parser.add_argument(
         "--output", choices=("envelope", "plain"), default="envelope",
         help="envelope: one typed JSON object per call (default, for agents); plain: kubectl's own output",
     )  # fmt: skip
-    parser.add_argument("--demo", action="store_true", help="start the bundled demo cluster and pin to it")
     parser.add_argument("--notice", help="banner put in every envelope, e.g. 'ask before any change'")
     parser.add_argument("--redact", action="store_true", help="redact secret-shaped values in plain mode too")
     parser.add_argument(

@@ -168,6 +168,15 @@ def plugin_session(env: dict[str, str]) -> Session:
     )
 
 
+def session_parser(prog: str, description: str, epilog: str) -> argparse.ArgumentParser:
+    """The command line of a face that builds a session (kro-run, kro serve): the pins and --demo."""
+    raw = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(prog=prog, description=description, epilog=epilog, formatter_class=raw)
+    add_pin_arguments(parser)
+    parser.add_argument("--demo", action="store_true", help="start the bundled demo cluster and pin to it")
+    return parser
+
+
 def add_pin_arguments(parser: argparse.ArgumentParser) -> None:
     """The options kro-run and kro serve share: kubeconfig, context, namespaces and audit log."""
     parser.add_argument(

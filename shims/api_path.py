@@ -122,6 +122,11 @@ def parse_query(raw_query: str) -> tuple[tuple[str, str], ...]:
     return tuple(pairs)
 
 
+def decoded_query(raw_query: str) -> tuple[tuple[str, str], ...]:
+    """parse_query's pairs with every value decoded too (for a policy that reads values: `get --raw`)."""
+    return tuple((key, _decode_query_part(value)) for key, value in parse_query(raw_query))
+
+
 def query_flag(pairs: tuple[tuple[str, str], ...], key: str) -> bool:
     """A boolean query parameter as the apiserver reads it: present and not '0'/'false' (any case)."""
     for name, value in pairs:

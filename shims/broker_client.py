@@ -92,8 +92,9 @@ def forward(path: str, token: str, tool: str, argv: list[str], output: str | Non
 def _infra(output: str | None, context: str, message: str, code: object = ExitStatus.TEMPFAIL) -> int:
     """Report a call the broker could not serve: an infra envelope (exit 0), or one line and exit 75."""
     if output == "envelope":
-        envelope = {"kro": "1", "status": "error", "kind": "infra", "message": message,
-                    "kube_context": context}  # fmt: skip
+        from kro.shims.envelope import error
+
+        envelope = error("infra", message, context, None)
         sys.stdout.write(json.dumps(envelope, separators=(",", ":")) + "\n")
         sys.stdout.flush()
         return 0

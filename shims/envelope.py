@@ -1,8 +1,10 @@
-"""The response envelope (schema "1"): pure constructors and the error classifier, no I/O."""
+"""The response envelope (schema "1"): pure constructors and the error classifier, no I/O.
+
+The one envelope builder: every envelope kro prints (the shims, the --confine client, approvals) is made by
+ok() or error() here. No `re` at import: the --confine client's hot path builds its infra envelope here too.
+"""
 
 from __future__ import annotations
-
-import re
 
 from kro.shims.hotpath_stdlib import NamedTuple
 
@@ -11,7 +13,7 @@ if TYPE_CHECKING:
     from kro.shims.outcome import Outcome
 
 SCHEMA_VERSION = "1"
-_INFRA = re.compile(
+_INFRA = (
     r"(?i)refused|unable to connect|dial tcp|no such host|i/o timeout|timed? ?out|"
     r"deadline exceeded|tls|x509|certificate|unauthorized|provide credentials|must be logged in|"
     r"\beof\b|connection reset|server is currently unable|serviceunavailable|internal ?error|"
@@ -29,9 +31,11 @@ class Output(NamedTuple):
 
 def classify(stderr: str) -> str:
     """'infra' when kubectl could not reach, authenticate or finish; else 'user' (a wrong request)."""
+    import re
+
     if re.search(r"\((NotFound|Forbidden|BadRequest|Invalid|Conflict|MethodNotAllowed)\)", stderr):
         return "user"
-    return "infra" if _INFRA.search(stderr) else "user"
+    return "infra" if re.search(_INFRA, stderr) else "user"
 
 
 def _common(context: str, notice: str | None) -> dict[str, object]:

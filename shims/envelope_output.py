@@ -9,7 +9,7 @@ from pathlib import Path
 from kro.shims import json_codec
 from kro.shims.cache import MIN_AGE_S, SpillFile, cache_root, new_file, prune
 from kro.shims.model import Invocation
-from kro.shims.redact import LONG_LINE, LongLine, Redactor, redact_text
+from kro.shims.redact import Lines, Redactor, redact_text
 from kro.shims.session import Session
 
 MAX_LINES = 200
@@ -23,7 +23,8 @@ class Collector:
         self, spill: Path | None, stream_lines: int | None, grep: re.Pattern[str] | None = None
     ) -> None:
         self.redactor = Redactor()
-        self.long_line = LongLine(self.redactor)
+        # the one streaming line redactor; a line too long to hold is taken in pieces unless filtering
+        self.cutter = Lines(self._lines, self._piece, self.redactor, pieces=grep is None)
         self.preview: list[str] = []
         self.preview_bytes = 0
         self.truncated = False
@@ -31,37 +32,14 @@ class Collector:
         self.bytes = 0
         self.path = spill
         self.file: SpillFile | None = None
-        self.partial = bytearray()
         self.final_newline = True
         self.stream_lines = stream_lines
         self.grep = grep
-        self.arrived = 0  # values the session's API proxy had already replaced before kubectl printed them
 
     def feed(self, chunk: bytes) -> bool:
         """Take a chunk of stdout; False once a stream has given enough lines."""
         self.bytes += len(chunk)
-        if self.long_line.active and b"\n" in chunk:  # the end of a line taken in pieces
-            end = chunk.index(b"\n")
-            self._fragment(self.long_line.end(bytes(self.partial) + chunk[:end]) + b"\n")
-            self.lines += 1
-            self.partial = bytearray()
-            chunk = chunk[end + 1 :]
-        cut = chunk.rfind(b"\n") + 1
-        if not cut:
-            self.partial += chunk  # a long line grows in place: no quadratic re-joining
-            if len(self.partial) >= LONG_LINE and self.grep is None:
-                out, carry = self.long_line.feed(bytes(self.partial))  # memory stays bounded
-                self.partial = bytearray(carry)
-                self._fragment(out)
-            return True
-        if self.partial:
-            self.partial += chunk[:cut]
-            block = bytes(self.partial)
-        else:
-            block = chunk[:cut] if cut < len(chunk) else chunk
-        self.partial = bytearray(chunk[cut:])
-        self.arrived += block.count(b"[REDACTED]")
-        self._lines(self.redactor.feed_block(block))
+        self.cutter.feed(chunk)
         if self.spill_error is not None:
             return False  # the cache refused the output: stop the tool, the call fails with the reason
         return self.stream_lines is None or self.lines < self.stream_lines
@@ -70,6 +48,10 @@ class Collector:
     def spill_error(self) -> str | None:
         """Why the output could not be written to the cache (full, unwritable), if it could not."""
         return self.file.error if self.file is not None else None
+
+    def _piece(self, data: bytes, ended: bool) -> None:
+        self._fragment(data)
+        self.lines += ended
 
     def _lines(self, data: bytes) -> None:
         """Take redacted whole lines: into the preview one by one, then straight on to the spill file."""
@@ -121,16 +103,12 @@ class Collector:
 
     def finish(self) -> None:
         """Flush the last partial line and anything the redactor still holds."""
-        if self.long_line.active:
+        if self.cutter.in_long_line:
             self.final_newline = False
-            self._fragment(self.long_line.end(bytes(self.partial)) + b"\n")
-            self.lines += 1
-            self.partial = bytearray()
-        elif self.partial:
+            self._piece(self.cutter.end_long_line() + b"\n", True)
+        elif self.cutter.partial:
             self.final_newline = False
-            self.arrived += self.partial.count(b"[REDACTED]")
-            self._lines(self.redactor.feed_block(bytes(self.partial) + b"\n"))
-            self.partial = bytearray()
+            self._lines(self.cutter.redacted(self.cutter.tail() + b"\n"))
         for text in self.redactor.flush():
             self._emit(text)  # not filtered by grep, as before
         if self.file is not None:
@@ -181,7 +159,7 @@ class Preview(Collector):
     @property
     def redactions(self) -> int:
         """Values replaced so far, by kro here or already by the session's API proxy."""
-        return self.redactor.count + self.arrived
+        return self.redactor.count + self.cutter.arrived
 
     @property
     def render(self) -> str:

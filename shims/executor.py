@@ -385,11 +385,33 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 
 def run_plugin(argv: list[str], env: Mapping[str, str], timeout: float) -> tuple[int, bytes, bytes]:
     """Run a credential plugin to completion: exit code, stdout, stderr; OSError if it fails to start."""
+    done = run_to_end(argv, env, timeout)
+    if done.timed_out:
+        raise OSError(f"{argv[0]} did not finish within {timeout:.0f} s")
+    return done.exit_code, done.stdout, done.stderr
+
+
+class Finished(NamedTuple):
+    """How a short command run to completion ended (timed_out: it was killed at its bound)."""
+
+    exit_code: int
+    stdout: bytes
+    stderr: bytes
+    timed_out: bool = False
+
+
+def run_to_end(argv: list[str], env: Mapping[str, str], timeout: float) -> Finished:
+    """Run a short command to completion (a credential plugin, kro doctor's kubectl probes), stdin closed,
+    output captured, killed after `timeout` s; OSError if it fails to start."""
     import subprocess
 
     try:
         done = subprocess.run(argv, env=dict(env), capture_output=True, stdin=subprocess.DEVNULL,
                               timeout=timeout, check=False)  # fmt: skip
     except subprocess.TimeoutExpired as exc:
-        raise OSError(f"{argv[0]} did not finish within {timeout:.0f} s") from exc
-    return done.returncode, done.stdout, done.stderr
+        return Finished(-1, _bytes(exc.stdout), _bytes(exc.stderr), True)
+    return Finished(done.returncode, done.stdout, done.stderr)
+
+
+def _bytes(data: bytes | str | None) -> bytes:
+    return data.encode() if isinstance(data, str) else data or b""

@@ -11,8 +11,6 @@ FILE_FORMATS = frozenset({"go-template-file", "templatefile", "jsonpath-file", "
 JSONPATH_FORMATS = frozenset({"jsonpath", "jsonpath-as-json"})
 # config view: kro renders these itself with every credential masked (see config_view.py).
 MASKED_CONFIG_OUTPUTS = frozenset({"", "yaml", "json"})
-_NON_RESOURCE_EXACT = frozenset({"/version", "/api", "/apis", "/metrics"})
-_NON_RESOURCE_PREFIXES = ("/livez", "/readyz", "/healthz", "/openapi/")
 _REACH_IN = frozenset({"proxy", "exec", "attach", "portforward"})
 
 
@@ -37,68 +35,53 @@ def names_secrets(inv: Invocation) -> bool:
     return any(is_secret_type(t) for t in resource_types(inv.positionals + inv.after_dash))
 
 
-_HEX = frozenset("0123456789abcdefABCDEF")
-
-
-def percent_decoded(text: str) -> str | None:
-    """`text` with %XX escapes decoded once (as the API server reads a query), None when malformed."""
-    if "%" not in text:
-        return text
-    out = bytearray()
-    i = 0
-    raw = text.encode("utf-8", "surrogateescape")
-    while i < len(raw):
-        if raw[i] == 0x25:  # '%'
-            pair = raw[i + 1 : i + 3].decode("ascii", "replace")
-            if len(pair) != 2 or not _HEX.issuperset(pair):
-                return None
-            out.append(int(pair, 16))
-            i += 3
-        else:
-            out.append(raw[i])
-            i += 1
-    return out.decode("utf-8", "replace")
-
-
 def raw_path_problem(path: str, pins: Pins) -> tuple[str, str] | None:
-    """(rule, reason) blocking `get --raw PATH`, or None when the path is a safe GET."""
+    """(rule, reason) blocking `get --raw PATH`, or None when the path is a safe GET.
+
+    The path is judged by the API proxy's request policy (api_policy.decide_request, the one raw-path
+    judge: its path and query reading, routes, subresources and namespace pins), and more strictly: the
+    argv must spell the path plainly, and no Secret may be read at all (the proxy would empty them).
+    """
+    from kro.shims import api_path
+    from kro.shims.api_path import PathError, decoded_query
+    from kro.shims.api_policy import ApiPins, ApiRequest, decide_request
+
     reason = (
         f"--raw {path!r} is not a plain read kro can vouch for; raw paths may name health, "
         "version, discovery, openapi, metrics or non-secret resources under /api and /apis, so use one "
         "of those (a plain path: no '..', '//' or escapes) or 'kubectl get KIND' for objects"
     )
     route, _, query = path.partition("?")
-    if not path.startswith("/") or ".." in path or "%" in route or "//" in path or "\\" in path:
+    plain = path.startswith("/") and not any(bad in path for bad in ("..", "//", "\\", "#"))
+    if not plain or "%" in route:  # the argv spells the path as kubectl sends it: plainly
         return R.RAW_PATH, reason
-    decoded = percent_decoded(query)
-    if decoded is None or "secret" in decoded.lower() or "secret" in query.lower() or "#" in path:
+    try:
+        pairs = decoded_query(query)
+        where = api_path.route(api_path.split_path(route))
+    except PathError:
         return R.RAW_PATH, reason
-    route = route.rstrip("/") or "/"
-    if route in _NON_RESOURCE_EXACT and not (pins.namespaces and route == "/metrics"):
-        return None
-    if route.startswith(_NON_RESOURCE_PREFIXES) or route in ("/livez", "/readyz", "/healthz", "/openapi"):
-        return None
-    segments = route.strip("/").split("/")
-    if segments[0] == "api" and len(segments) >= 2:
-        rest = segments[2:]
-    elif segments[0] == "apis" and len(segments) >= 3:
-        rest = segments[3:]
-    else:
+    if "secret" in query.lower() or any("secret" in f"{k}={v}".lower() for k, v in pairs):
         return R.RAW_PATH, reason
-    lowered = [s.lower() for s in rest]
-    if any(is_secret_type(s) for s in lowered):
-        return R.SECRET, R.secret_exposure(f"--raw {path!r}")
-    if _REACH_IN & set(lowered):
+    if where.kind == "resource" and any(is_secret_type(p or "") for p in (where.resource, where.name,
+                                                                          where.subresource)):  # fmt: skip
+        return R.SECRET, R.secret_exposure(f"--raw {path!r}")  # what the proxy would empty, refused here
+    # no discovery here: a cluster-wide read of any kind is refused under a namespace pin
+    decision = decide_request(ApiRequest("GET", route, query, ()), ApiPins(pins.namespaces), _scope_unknown)
+    if decision.rule == R.API_NAMESPACE:
+        ns = ", ".join(pins.namespaces)
+        resource = f"this session may only read namespaces {ns}; use a path under /namespaces/<ns>/"
+        return R.NAMESPACE, resource if where.kind == "resource" else decision.reason
+    if where.verb == "proxy" or where.subresource in _REACH_IN:
         return R.RAW_PATH, (
             f"--raw {path!r} reaches into a workload or node (proxy/exec/attach/portforward); "
             "use logs, describe or get to inspect instead"
         )
-    if pins.namespaces and (len(rest) < 2 or rest[0] != "namespaces" or rest[1] not in pins.namespaces):
-        ns = ", ".join(pins.namespaces)
-        return (
-            R.NAMESPACE,
-            f"this session may only read namespaces {ns}; use a path under /namespaces/<ns>/",
-        )
+    if not decision.allowed or decision.rewrite == "secrets":
+        return R.RAW_PATH, reason
+    return None
+
+
+def _scope_unknown(group_version: str, resource: str) -> bool | None:
     return None
 
 

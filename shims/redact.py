@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import re
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
 MARK = "[REDACTED]"
 _SENSITIVE = r"(?:passw(?:or)?d|secret|token|api[-_]?key|apikey|private[-_]?key|credential|access[-_]?key)"
 # Keys that name or point at a secret rather than hold one.
@@ -435,3 +439,69 @@ class LongLine:
         if inside and self.redactor.count > before and out.rstrip("\"'").endswith(MARK):
             self._swallow = True  # the value ran on past the cut: the rest of it is secret too
         return out.encode("utf-8", "surrogateescape"), text[cut:].encode("utf-8", "surrogateescape")
+
+
+class Lines:
+    """The one streaming line redactor (plain --redact, the kubetail fallback's filter, the envelope preview).
+
+    Stdout chunks are cut into whole lines; with a redactor they are redacted before `whole(block)` gets
+    them. A line too long to hold (with `pieces`) is redacted and handed to `piece(data, ended)` in bounded
+    pieces, `ended` on its last one. `arrived` counts the values already [REDACTED] when they came (the
+    session's API proxy replaced them before kubectl printed them).
+    """
+
+    def __init__(self, whole: Callable[[bytes], None], piece: Callable[[bytes, bool], None],
+                 redactor: Redactor | None, pieces: bool) -> None:  # fmt: skip
+        self.whole, self.piece, self.redactor = whole, piece, redactor
+        self.long_line = LongLine(redactor) if redactor is not None and pieces else None
+        self.partial = bytearray()
+        self.arrived = 0
+
+    @property
+    def in_long_line(self) -> bool:
+        """Whether a line is being taken in pieces (its end goes through `end_long_line`)."""
+        return self.long_line is not None and self.long_line.active
+
+    def feed(self, chunk: bytes) -> None:
+        """Take a chunk of stdout: its whole lines at once, a long line's pieces as they fill."""
+        if self.long_line is not None and self.long_line.active and b"\n" in chunk:
+            end = chunk.index(b"\n")  # the end of a line taken in pieces
+            self.piece(self.long_line.end(bytes(self.partial) + chunk[:end]) + b"\n", True)
+            self.partial = bytearray()
+            chunk = chunk[end + 1 :]
+        cut = chunk.rfind(b"\n") + 1
+        if not cut:
+            self.partial += chunk  # a long line grows in place: no quadratic re-joining
+            if self.long_line is not None and len(self.partial) >= LONG_LINE:
+                out, carry = self.long_line.feed(bytes(self.partial))  # memory stays bounded
+                self.partial = bytearray(carry)
+                self.piece(out, False)
+            return
+        if self.partial:
+            self.partial += chunk[:cut]
+            block = bytes(self.partial)
+        else:
+            block = chunk[:cut] if cut < len(chunk) else chunk
+        self.partial = bytearray(chunk[cut:])
+        self.whole(self.redacted(block))
+
+    def redacted(self, block: bytes) -> bytes:
+        """Whole lines (ending with a newline, or empty) through the redactor, if any."""
+        if self.redactor is None:
+            return block
+        self.arrived += block.count(_MARK_BYTES)
+        return self.redactor.feed_block(block)
+
+    def tail(self) -> bytes:
+        """The last line's bytes, taken (it had no newline)."""
+        tail = bytes(self.partial)
+        self.partial = bytearray()
+        return tail
+
+    def end_long_line(self) -> bytes:
+        """The redacted last piece of a line taken in pieces, without a newline (the output ended in it)."""
+        assert self.long_line is not None
+        return self.long_line.end(self.tail())
+
+
+_MARK_BYTES = MARK.encode()

@@ -17,12 +17,8 @@ if TYPE_CHECKING:
     from kro.shims.executor import Stdio
     from kro.shims.model import Invocation
     from kro.shims.outcome import Outcome
-    from kro.shims.redact import LongLine, Redactor
+    from kro.shims.redact import Lines, Redactor
     from kro.shims.session import Session
-
-# redact.LONG_LINE, not imported from there: redact needs `re`, which the unredacted plain path must not load
-_LONG_LINE = 1 << 20
-
 
 class Feed:
     """The tool's stdout passed on to the caller as it comes (whole lines when redacting or filtering)."""
@@ -36,12 +32,12 @@ class Feed:
     def __init__(self, io: Stdio, redact: bool, grep: re.Pattern[str] | None) -> None:
         self.io, self.grep = io, grep
         self.redactor: Redactor | None = None
-        if redact:
-            from kro.shims.redact import Redactor
+        self.cutter: Lines | None = None
+        if redact or grep is not None:  # whole lines: the one streaming line redactor cuts them
+            from kro.shims.redact import Lines, Redactor
 
-            self.redactor = Redactor()
-        self.long_line: LongLine | None = None
-        self.partial = bytearray()
+            self.redactor = Redactor() if redact else None
+            self.cutter = Lines(self._write, self._piece, self.redactor, pieces=grep is None)
         self.lines = 0
         self.bytes = 0
 
@@ -53,38 +49,14 @@ class Feed:
     def feed(self, chunk: bytes) -> bool:
         """Take a chunk of stdout; its whole lines are redacted, filtered and written at once."""
         self.bytes += len(chunk)
-        if self.redactor is None and self.grep is None:
+        if self.cutter is None:
             self.lines += chunk.count(b"\n")
             self.io.out(chunk)
-            return True
-        if self.long_line is not None and self.long_line.active and b"\n" in chunk:
-            end = chunk.index(b"\n")  # the end of a line taken in pieces
-            self._piece(self.long_line.end(bytes(self.partial) + chunk[:end]) + b"\n")
-            self.partial = bytearray()
-            chunk = chunk[end + 1 :]
-        cut = chunk.rfind(b"\n") + 1
-        if not cut:
-            self.partial += chunk
-            if self.redactor is not None and self.grep is None and len(self.partial) >= _LONG_LINE:
-                self._long_piece()  # one line too long to hold: redacted and written in bounded pieces
-            return True
-        self.partial += chunk[:cut]
-        block = bytes(self.partial)
-        self.partial = bytearray(chunk[cut:])
-        self._write(self.redactor.feed_block(block) if self.redactor else block)
+        else:
+            self.cutter.feed(chunk)
         return True
 
-    def _long_piece(self) -> None:
-        assert self.redactor is not None
-        if self.long_line is None:
-            from kro.shims.redact import LongLine
-
-            self.long_line = LongLine(self.redactor)
-        out, carry = self.long_line.feed(bytes(self.partial))
-        self.partial = bytearray(carry)
-        self._piece(out)
-
-    def _piece(self, data: bytes) -> None:
+    def _piece(self, data: bytes, ended: bool = False) -> None:
         self.lines += data.count(b"\n")
         if data:
             self.io.out(data)
@@ -105,15 +77,16 @@ class Feed:
 
     def finish(self) -> None:
         """Write the last partial line and anything the redactor still holds."""
-        tail = bytes(self.partial)
-        self.partial = bytearray()
-        if self.long_line is not None and self.long_line.active:
-            assert self.redactor is not None
-            self._piece(self.long_line.end(tail) + self.redactor.flush_block())
+        if self.cutter is None:
             return
-        block = tail + b"\n" if tail else b""
+        if self.cutter.in_long_line:
+            assert self.redactor is not None
+            self._piece(self.cutter.end_long_line() + self.redactor.flush_block())
+            return
+        tail = self.cutter.tail()
+        block = self.cutter.redacted(tail + b"\n") if tail else b""
         if self.redactor is not None:
-            block = (self.redactor.feed_block(block) if block else b"") + self.redactor.flush_block()
+            block += self.redactor.flush_block()
         if self.grep is None and tail and block.endswith(b"\n"):
             block = block[:-1]  # the tool's last line had no newline: neither has ours
         if self.grep is not None:

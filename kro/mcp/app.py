@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -120,6 +121,25 @@ def make_tool(spec: ToolSpec, runner: Runner) -> Tool:
             open_world_hint=True,  # every tool reads a live cluster, an external system
         ),
     )
+
+
+async def run_stdio(server: MCPServer[Any]) -> None:
+    """Serve over stdio as MCPServer.run("stdio") does, stdin's lines judged first (mcp/rpc_guard.py)."""
+    from mcp.server.stdio import stdio_server
+    from mcp.shared.message import SessionMessage
+
+    from kro.mcp.rpc_guard import GuardedLines
+
+    lines = GuardedLines(sys.stdin.buffer.readline)
+    # the transport only iterates its stdin: guarded lines stand in for the file it would wrap
+    async with stdio_server(stdin=lines) as (read_stream, write_stream):  # type: ignore[arg-type]
+
+        async def answer(error: Any) -> None:
+            await write_stream.send(SessionMessage(error))
+
+        lines.answer = answer
+        lowlevel = server._lowlevel_server
+        await lowlevel.run(read_stream, write_stream, lowlevel.create_initialization_options())
 
 
 def build_server(session: Session, instructions: str) -> MCPServer[Any]:

@@ -21,7 +21,7 @@ from kro.mcp.outputs import (
     TableOut,
     TextOut,
 )
-from kro.shims.redact import MARK, redact_text
+from kro.shims.api_scrub import redact_objects
 
 # Largest spilled object read back whole; bigger ones stay in the cache file the notes name.
 MAX_OBJECT_BYTES = 128 * 1024
@@ -74,68 +74,18 @@ def parse_table(text: str) -> tuple[list[str], list[dict[str, str]]]:
     return keys, rows
 
 
-def _sensitive(key: str, value: str) -> bool:
-    """Whether the core's redactor would hide `value` when it is written as `key: value`."""
-    return redact_text(f"{json.dumps(key)}: {json.dumps(value)}")[1] > 0
-
-
-class Scrubber:
-    """Structural redaction of parsed JSON, on top of the core's line-by-line pass."""
-
-    def __init__(self) -> None:
-        self.count = 0
-
-    def value(self, value: Any, key: str | None = None) -> Any:
-        """A scrubbed copy of any JSON value."""
-        if isinstance(value, dict):
-            return self._object(value)
-        if isinstance(value, list):
-            return [self.value(item, key) for item in value]
-        if isinstance(value, str):
-            return self._string(value, key)
-        return value
-
-    def _object(self, obj: dict[str, Any]) -> dict[str, Any]:
-        secret = obj.get("kind") == "Secret"
-        out: dict[str, Any] = {}
-        for key, value in obj.items():
-            if key == "managedFields":
-                continue
-            if secret and key in ("data", "stringData") and isinstance(value, dict):
-                self.count += len(value)
-                out[key] = dict.fromkeys(value, MARK)
-            else:
-                out[key] = self.value(value, key)
-        name, value = out.get("name"), out.get("value")
-        if isinstance(name, str) and isinstance(value, str) and value != MARK and _sensitive(name, value):
-            self.count += 1  # an env entry such as {"name": "DB_PASSWORD", "value": "..."}
-            out["value"] = MARK
-        return out
-
-    def _string(self, text: str, key: str | None) -> str:
-        if text == MARK:
-            return text
-        if key is not None and _sensitive(key, text):
-            self.count += 1
-            return MARK
-        if text[:1] in ("{", "[") and text.rstrip()[-1:] in ("}", "]"):
-            try:
-                inner = json.loads(text)
-            except ValueError:
-                pass
-            else:  # e.g. the last-applied-configuration annotation: a whole manifest in one string
-                before = self.count
-                clean = self.value(inner)
-                return text if self.count == before else json.dumps(clean, separators=(",", ":"))
-        out, count = redact_text(text)
-        self.count += count
-        return out
-
-
 def scrub(value: Any) -> tuple[Any, int]:
-    """Redact secret-shaped values in parsed JSON; returns the copy and how many were replaced."""
-    scrubber = Scrubber()
-    return scrubber.value(value), scrubber.count
+    """Redact secret-shaped values in parsed JSON (in place) and drop managedFields; the value and how many
+    were replaced. The structured redactor is the session API proxy's own (shims/api_scrub.py)."""
+    stack = [value]
+    while stack:  # iterative: parsed JSON may nest deeply
+        node = stack.pop()
+        if isinstance(node, dict):
+            node.pop("managedFields", None)
+            stack.extend(v for v in node.values() if isinstance(v, dict | list))
+        elif isinstance(node, list):
+            stack.extend(v for v in node if isinstance(v, dict | list))
+    return redact_objects(value)
 
 
 def _meta(answer: Answer) -> dict[str, Any]:

@@ -10,7 +10,7 @@ import sys
 from contextlib import ExitStack
 from typing import Any
 
-from kro.sandbox.pinning import add_pin_arguments
+from kro.sandbox.pinning import session_parser
 from kro.shims.errors import UsageError
 
 DESCRIPTION = """Serve read-only Kubernetes tools to an MCP client (Claude Code, Claude Desktop, Cursor,
@@ -18,8 +18,10 @@ VS Code, any agent) over stdio, or over streamable HTTP on a loopback address.
 
 Every tool call becomes one kubectl argument list and goes through the same pipeline as the
 kubectl shim: parsed like kubectl parses it, decided by kro's read-only policy, pinned to one
-context, run with a timeout, its output redacted and bounded, and written to the audit log
-(tool "mcp"). A blocked or failed call is a tool error (isError) naming kind, rule and reason.
+context, sent through the session's API proxy (which holds the credentials and redacts objects
+before kubectl formats them, as for kro-run), run with a timeout, its output redacted and bounded,
+and written to the audit log (tool "mcp"; the proxy's records beside it, tool "api"). A blocked or
+failed call is a tool error (isError) naming kind, rule and reason.
 The MCP path is never looser than the shell: Secret values and key names are never returned."""
 EPILOG = """examples:
   kro serve                                   stdio, the kubeconfig's current context
@@ -29,7 +31,8 @@ EPILOG = """examples:
   claude mcp add kro -- kro serve --context prod
 
 files: audit log $XDG_STATE_HOME/kro/audit.jsonl; truncated outputs in $XDG_CACHE_HOME/kro/;
-       session dir (pinned kubeconfig) under $XDG_RUNTIME_DIR/kro/, removed at exit.
+       session dir (a kubeconfig naming only the session's API proxy) under $XDG_RUNTIME_DIR/kro/,
+       removed at exit.
 exit codes: 0 stopped; 2 usage; 69 kubectl not found; 78 kubeconfig, context or audit log problem.
 """
 _LOOPBACK_NAMES = ("localhost",)
@@ -44,13 +47,7 @@ def _positive(text: str) -> float:
 
 def build_parser() -> argparse.ArgumentParser:
     """kro serve's command line."""
-    parser = argparse.ArgumentParser(
-        prog="kro serve",
-        description=DESCRIPTION,
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    add_pin_arguments(parser)
+    parser = session_parser("kro serve", DESCRIPTION, EPILOG)
     parser.add_argument(
         "--transport", choices=("stdio", "http"), default="stdio",
         help="stdio (default; the client starts kro serve) or streamable HTTP on a loopback address",
@@ -68,7 +65,6 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--notice", metavar="TEXT", help="banner added to every result, e.g. 'production: ask before acting'"
     )
-    parser.add_argument("--demo", action="store_true", help="start the bundled demo cluster and pin to it")
     return parser
 
 
@@ -127,7 +123,11 @@ def serve(args: argparse.Namespace) -> int:
                 sys.stderr.write(f"kro serve: {url} (context {session.context})\n")
                 server.run("streamable-http", host=args.host, port=args.port)
             else:
-                server.run("stdio")
+                import anyio
+
+                from kro.mcp.app import run_stdio
+
+                anyio.run(run_stdio, server)
         except KeyboardInterrupt:
             pass
     return 0

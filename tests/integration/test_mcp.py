@@ -7,6 +7,8 @@ import json
 import os
 import shutil
 import socket
+import subprocess
+import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -471,6 +473,49 @@ def test_every_tool_call_reaches_the_cluster_through_the_proxy(server: Server) -
         before = len(after)
     mcp_sessions = {r["session"] for r in server.audit()}
     assert {r["session"] for r in server.api()} == mcp_sessions
+
+
+# --- every request with an id is answered (issue 22 item 8) ---------------------------------------
+
+
+def test_every_request_with_an_id_is_answered(demo_cluster: DemoHandle, tmp_path: Path) -> None:
+    """Raw stdio: bad params, nesting past any parser, an oversized line and broken JSON each get a JSON-RPC
+    error carrying their id, and the server answers the next call."""
+    init = {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}
+    deep = "[" * 100_000 + "]" * 100_000
+    lines = [
+        json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": init}),
+        json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+        json.dumps({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": "nope"}),
+        f'{{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{{"name":"x","arguments":{{"a":{deep}}}}}}}',
+        json.dumps({"jsonrpc": "2.0", "id": 4, "method": "tools/call",
+                    "params": {"name": "kubectl_read", "arguments": {"argv": ["get", "x" * (2 << 20)]}}}),
+        '{"jsonrpc":"2.0","id":5,"method":',
+        json.dumps({"jsonrpc": "2.0", "id": 6, "method": "tools/call",
+                    "params": {"name": "list_pods", "arguments": DEMO}}),
+    ]  # fmt: skip
+    args = ["serve", "--kubeconfig", str(demo_cluster.kubeconfig), "--context", "kro-demo",
+            "--audit-log", str(tmp_path / "audit.jsonl")]  # fmt: skip
+    env = {**os.environ, **_env(tmp_path)}
+    with subprocess.Popen([str(BIN / "kro"), *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                          stderr=subprocess.DEVNULL, text=True, env=env) as proc:  # fmt: skip
+        assert proc.stdin is not None
+        assert proc.stdout is not None
+        proc.stdin.write("\n".join(lines) + "\n")
+        proc.stdin.flush()
+        replies_: dict[int, dict[str, Any]] = {}
+        timer = threading.Timer(60, proc.kill)  # a missing answer fails the test, never hangs it
+        timer.start()
+        while len(replies_) < 6 and (reply := proc.stdout.readline()):
+            replies_[json.loads(reply)["id"]] = json.loads(reply)
+        timer.cancel()
+        proc.stdin.close()
+    assert sorted(replies_) == [1, 2, 3, 4, 5, 6]
+    codes = {i: replies_[i]["error"]["code"] for i in (2, 3, 4, 5)}
+    assert codes == {2: -32602, 3: -32600, 4: -32600, 5: -32700}
+    assert "limit" in replies_[3]["error"]["message"]
+    assert "limit" in replies_[4]["error"]["message"]
+    assert CRASHLOOP_POD in json.dumps(replies_[6]["result"])
 
 
 # --- the audit log ------------------------------------------------------------------------------

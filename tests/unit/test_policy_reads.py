@@ -148,6 +148,15 @@ CASES = [
         "read.raw-path",
         "read.raw-path.percent-in-path",
     ),
+    # read.raw-path: the route is judged by the API proxy's request policy (decide_request), the one judge
+    case(["get", "--raw", "/apis/example.io/v1/namespaces/x/secrets"], SECRET, "secret.raw-path-crd-group"),
+    case(["get", "--raw", "/api/v1/namespaces/demo/pods/web/secrets"], SECRET, "secret.raw-path-subresource"),
+    case(["get", "--raw", "/api/v1/namespaces/x/pods/web/attach"], "read.raw-path", "read.raw-path.attach"),
+    case(["get", "--raw", "/api/v1/watch/namespaces/demo/pods"], A, "read.raw-path.watch-verb"),
+    case(["get", "--raw", "/api/v1/namespaces/demo/pods/web/log"], A, "read.raw-path.log"),
+    case(["get", "--raw", "/api/v1/serviceaccounts/x/token"], "read.raw-path", "read.raw-path.token-request"),
+    case(["get", "--raw", "/openapi/v2"], A, "read.raw-path.openapi-v2"),
+    case(["get", "--raw", "/debug/pprof/"], "read.raw-path", "read.raw-path.debug"),
     # config view: masked by kro for yaml/json; jsonpath only when it selects no user credentials
     case(["config", "view"], A, "config-view.default"),
     case(["config", "view", "-o", "json", "--minify"], A, "config-view.json"),

@@ -21,8 +21,8 @@ from kro.shims import redact as redact_module
 from kro.shims.envelope import classify
 from kro.shims.envelope_output import MAX_BYTES, Collector
 from kro.shims.outcome import RunResult, judge
-from kro.shims.redact import _KEYWORDS, _NEEDLES, LONG_LINE, MARK, Redactor, redact_text
-from kro.shims.sinks import _LONG_LINE, Feed
+from kro.shims.redact import _KEYWORDS, _NEEDLES, LONG_LINE, MARK, Lines, Redactor, redact_text
+from kro.shims.sinks import Feed
 
 
 @pytest.mark.parametrize(
@@ -482,9 +482,15 @@ def test_key_start_scan_equals_the_regex_pass(pieces: list[str]) -> None:
     assert fast.count == slow.count
 
 
-def test_plain_feed_cuts_long_lines_where_redact_does() -> None:
-    """The plain feed's long-line threshold is redact's (kept apart so the plain path needs no `re`)."""
-    assert _LONG_LINE == LONG_LINE
+def test_plain_feed_and_preview_share_the_one_line_redactor(tmp_path: Path) -> None:
+    """Plain --redact and the envelope preview cut, redact and count lines with the same redact.Lines."""
+    from kro.shims.executor import DIRECT
+
+    feed, collector = Feed(DIRECT, True, None), Collector(tmp_path / "spill", None)
+    assert isinstance(feed.cutter, Lines)
+    assert isinstance(collector.cutter, Lines)
+    assert feed.cutter.redactor is feed.redactor
+    assert collector.cutter.redactor is collector.redactor
 
 
 @pytest.mark.parametrize(
