@@ -9,11 +9,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from test_confine import Confined, cluster, confined, needs_bwrap
 
 from kro.sandbox.broker import max_calls
 
 __all__ = ["cluster", "confined"]  # fixtures, used by name
+
+pytestmark = pytest.mark.load
 
 LOAD = Path(__file__).with_name("broker_load.py")
 BLOCKED = ("delete", "pod", "x")  # decided and audited by the broker, nothing started: the cheapest call
