@@ -6,9 +6,11 @@ import json
 import os
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import jsonschema
 import pytest
@@ -19,6 +21,19 @@ from kro.democluster.testing import DemoHandle, kubectl_env
 BIN = Path(sys.executable).parent
 SCHEMA = json.loads((Path(__file__).parents[1] / "shims" / "data" / "envelope.schema.json").read_text())
 _VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
+
+T = TypeVar("T")
+
+
+def wait_for(check: Callable[[], T], what: str, timeout: float = 60) -> T:
+    """Poll `check` until it returns something truthy (the event a test waits for) and return that; fail
+    naming `what` after `timeout` s, a bound for a hang only (the event itself usually comes at once)."""
+    deadline = time.monotonic() + timeout
+    while not (found := check()):
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+    return found
+
 
 # ../shared beside the checkout: the policy corpus and the real kube-apiserver's answers and traces.
 SHARED = Path(__file__).resolve().parents[2] / "shared"

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,11 +20,12 @@ from approvals_testing import (
     Terminal,
     audit_lines,
     kro,
+    pending,
     start_agent,
     stop_agents,  # noqa: F401 - the autouse fixture ending leftover agents
 )
 from envtest_cluster import ADMIN_USER, SEEDED_NAMESPACE, RealCluster, kubectl
-from kro_testing import BIN
+from kro_testing import BIN, wait_for
 from test_kro_e2e import VALIDATOR, settled_audit_events, write_violations
 
 pytestmark = pytest.mark.e2e
@@ -146,7 +146,7 @@ def test_denied_and_expired_requests_never_reach_the_server(web: RealCluster, tm
     agent.go(2)
     agent.wait_ready(3)
     expired_id = _queued_id(agent.result(2)[2])
-    time.sleep(2.5)
+    wait_for(lambda: pending(env) == [], "the request to expire (--approval-ttl 2s)")
     for n, word in ((denied_id, "denied"), (expired_id, "expired")):
         refused = kro(env, "approve", str(n), "--yes")
         assert refused.returncode != 0

@@ -22,7 +22,7 @@ from approvals_testing import (
     stop_agents,  # noqa: F401 - the autouse fixture ending leftover agents
     writes,
 )
-from kro_testing import BIN, KroSession, envelope
+from kro_testing import BIN, KroSession, envelope, wait_for
 
 from kro.audit_command import problems
 
@@ -200,10 +200,7 @@ def test_expired_request_never_runs(kro_session: KroSession) -> None:
     )
     err = agent.result(1)[2]
     n = int(err.split("queued as request ")[1].split(";")[0])
-    import time
-
-    time.sleep(1.5)
-    assert pending(kro_session.env()) == []
+    wait_for(lambda: pending(kro_session.env()) == [], "the request to expire (--approval-ttl 1s)")
     approve = kro(kro_session.env(), "approve", str(n), "--yes")
     assert approve.returncode == 1
     assert "expired" in approve.stderr

@@ -7,14 +7,16 @@ import resource
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
+import pytest
 from test_confine import Confined, cluster, confined, needs_bwrap
 
 from kro.sandbox.broker import max_calls
 
 __all__ = ["cluster", "confined"]  # fixtures, used by name
+
+pytestmark = pytest.mark.load
 
 LOAD = Path(__file__).with_name("broker_load.py")
 BLOCKED = ("delete", "pod", "x")  # decided and audited by the broker, nothing started: the cheapest call
@@ -65,7 +67,6 @@ def _run_rounds(confined: Confined, calls: int, rounds: int, threads: int, argv:
 def test_ten_thousand_calls_keep_descriptors_flat(confined: Confined) -> None:
     """10,000 blocked calls (decided and audited, no kubectl: the cheapest brokered call) in 10 rounds, then
     100 allowed `kubectl version --client` calls: kro-run's descriptor count does not grow with the calls."""
-    started = time.monotonic()
     lines, fds, proc = _run_rounds(confined, 1000, 10, 4, BLOCKED)
     assert proc.returncode == 0, proc.stderr
     assert lines == [f"round {i} 77=1000" for i in range(10)]
@@ -76,7 +77,6 @@ def test_ten_thousand_calls_keep_descriptors_flat(confined: Confined) -> None:
     lines, allowed_fds, proc = _run_rounds(confined, 50, 2, 2, ("version", "--client"))
     assert lines == ["round 0 0=50", "round 1 0=50"], proc.stderr
     assert allowed_fds[1] - allowed_fds[0] <= 4, f"descriptors after each 50 kubectl calls: {allowed_fds}"
-    assert time.monotonic() - started < 120
 
 
 @needs_bwrap

@@ -7,6 +7,7 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
 from kro_testing import KroSession, envelopes
 
 from kro.shims.cache import MIN_AGE_S, context_dir, prune
@@ -17,6 +18,7 @@ def _named(env: dict[str, object]) -> Path:
     return Path(context.split(" is in ", 1)[1].split(".", 1)[0] + ".json")
 
 
+@pytest.mark.load
 def test_pruning_while_another_session_spills(kro_session: KroSession) -> None:
     """Session B prunes the shared cache flat out (size bound 0) while session A spills: every file A names
     stays; B's prune removes only old files of other sessions, never its own."""

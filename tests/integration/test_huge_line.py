@@ -14,6 +14,8 @@ from kro_testing import KroSession, envelope
 from kro.democluster.server import DemoCluster
 from kro.democluster.testing import DemoHandle
 
+pytestmark = pytest.mark.load  # the module's demo cluster serves one 100 MB line
+
 POD = "db-migrate-x7k2p"
 SIZE = 100 * 1000 * 1000
 

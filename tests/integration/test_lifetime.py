@@ -79,7 +79,7 @@ def test_an_agent_ignoring_sigterm_is_killed_after_the_grace(kro_session: KroSes
     proc.send_signal(signal.SIGTERM)
     proc.communicate(timeout=30)
     assert proc.returncode == 128 + signal.SIGKILL
-    assert 4 < time.monotonic() - started < 20
+    assert time.monotonic() - started > 4, "killed before the grace period (5 s) was over"
     assert _left(run) == []
     assert _sessions(run) == []
 

@@ -575,18 +575,15 @@ def test_hanging_cluster_times_out_as_infra(tmp_path: Path) -> None:
         sock.listen(16)
         kubeconfig = _kubeconfig(tmp_path / "kubeconfig", sock.getsockname()[1])
         with serve(kubeconfig, tmp_path, "--request-timeout", "2") as srv:
-            started = time.monotonic()
             hanging = srv.portal.start_task_soon(lambda: srv.session.call_tool("list_pods", DEMO))
             assert srv.call("kubectl_read", {"argv": ["delete", "pod", "x"]}).is_error
-            assert time.monotonic() - started < 1.5, "a hanging call must not hold up the others"
-            result = hanging.result(timeout=10)
-            elapsed = time.monotonic() - started
+            assert not hanging.done(), "a hanging call must not hold up the others"
+            result = hanging.result(timeout=60)
             assert isinstance(result, CallToolResult)
             assert result.is_error
             assert result.structured_content is not None
             assert result.structured_content["kind"] == "infra"
             assert "no data for 2 s" in result.structured_content["message"]
-            assert elapsed < 6, elapsed
             assert len(srv.portal.call(srv.session.list_tools).tools) == len(TOOLS)
             assert len(srv.audit()) == 2
 

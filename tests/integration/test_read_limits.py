@@ -136,14 +136,15 @@ def _received(session: KroSession, tmp: Path) -> tuple[dict[str, str], str]:
     """Run the probe script in a session; kubectl's environment and stderr."""
     assignments = " ".join(f"{k}='{v}'" for k, v in HOSTILE.items())
     script = f"""
-        {assignments} PATH="$PATH:/tmp/kro-hostile-bin" kubectl get pods -n demo -w >/dev/null 2>{tmp}/err &
+        {assignments} PATH="$PATH:/tmp/kro-hostile-bin" kubectl get pods -n demo -w >{tmp}/out 2>{tmp}/err &
         pid=$!
         i=0
         while [ $i -lt 300 ]; do
           case "$(readlink /proc/$pid/exe)" in *python*|"") sleep 0.1;; *) break;; esac
           i=$((i+1))
         done
-        sleep 1
+        # kubectl printed the pods: its runtime started long before (an inittrace would be in err by now)
+        while [ ! -s {tmp}/out ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done
         tr '\\0' '\\n' < /proc/$pid/environ > {tmp}/environ
         readlink /proc/$pid/exe > {tmp}/exe
         kill $pid

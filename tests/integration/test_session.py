@@ -127,6 +127,7 @@ def test_namespace_allowlist(kro_session: KroSession) -> None:
     assert "may only read namespaces demo" in proc.stderr
 
 
+@pytest.mark.load
 def test_concurrent_shims_never_interleave(kro_session: KroSession) -> None:
     """200 concurrent shim calls leave 200 whole audit lines, each valid JSON."""
     long_arg = "x" * 3000
