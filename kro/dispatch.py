@@ -20,6 +20,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "hook": ("kro.hooks.claude_code:main", "agent hooks: 'kro hook claude-code' (PreToolUse, JSON on stdin)"),
     "schema": ("kro.schema_cache_commands:schema_main", "print the envelope's JSON Schema"),
     "cache": ("kro.schema_cache_commands:cache_main", "clear, prune or locate the bulk-output cache"),
+    "completion": (
+        "kro.completion_command:main",
+        "print shell completion for kro and kro-run (bash, zsh, fish)",
+    ),
 }
 
 USAGE = """usage: kro COMMAND [ARGS...]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import sys
 import time
@@ -36,6 +37,8 @@ One line per check: ✔ fine, ✘ a problem (its fix on the next line), · infor
   contexts    the contexts in them (* marks current-context)
   context     the context kro pins: --context, else the session's, else current-context
   reachable   `kubectl --context C get --raw /readyz` through the real kubectl, with a short timeout
+  skew        kubectl's client and the server's versions: more than one minor version apart is outside
+              kubectl's version skew policy (a warning: reads mostly work, some fail oddly)
   audit-log   whether the audit log can be appended to (it is opened and closed; nothing is written)
   cache       the bulk-output cache directory of envelope mode"""
 EPILOG = """exit status:
@@ -283,10 +286,10 @@ def check_context(target: Target, config: kc.Kubeconfig) -> tuple[Check, str | N
     return Check("context", "ok", f"{context} ({how}; {where}, user {entry.get('user')}{namespace})"), context
 
 
-def readyz(target: Target, context: str, env: Mapping[str, str], timeout: float) -> Check:
-    """GET /readyz through the real kubectl, pinned like a session call."""
+def _pinned(target: Target, env: Mapping[str, str], *args: str) -> tuple[list[str], dict[str, str]]:
+    """The real kubectl's argv and environment for `args`, pinned like a session call (no --context yet)."""
     assert target.kubectl is not None
-    argv = [target.kubectl, "get", "--raw", "/readyz"]
+    argv = [target.kubectl, *args]
     child_env = _clean_env(env)
     if target.session:
         from kro.shims.executor import session_env
@@ -297,6 +300,51 @@ def readyz(target: Target, context: str, env: Mapping[str, str], timeout: float)
             argv.append(f"--cache-dir={target.session.kube_cache_dir}")
     elif target.kubeconfig_flag:
         argv.append(f"--kubeconfig={target.kubeconfig_flag}")
+    return argv, child_env
+
+
+def minor_skew(client: str, server: str) -> int | None:
+    """How many minor versions apart two gitVersions ('v1.32.4', 'v1.36.0-x') are; None if unreadable."""
+    found = [re.match(r"v?(\d+)\.(\d+)", v) for v in (client, server)]
+    if found[0] is None or found[1] is None:
+        return None
+    (cmaj, cmin), (smaj, smin) = (tuple(int(x) for x in m.groups()) for m in found if m is not None)
+    return abs(cmin - smin) if cmaj == smaj else None
+
+
+def check_skew(target: Target, context: str, env: Mapping[str, str], timeout: float) -> Check:
+    """kubectl's client against the server's version: kubectl supports one minor version either side."""
+    argv, child_env = _pinned(target, env, "version", "-o", "json")
+    argv += [f"--context={context}", f"--request-timeout={timeout:g}s"]
+    try:
+        proc = subprocess.run(
+            argv, capture_output=True, text=True, env=child_env, timeout=timeout * 2 + 10,
+            check=False, stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+        doc = json.loads(proc.stdout)
+        client, server = str(doc["clientVersion"]["gitVersion"]), str(doc["serverVersion"]["gitVersion"])
+    except (OSError, subprocess.TimeoutExpired, ValueError, KeyError, TypeError):
+        return _skip("skew", "kubectl version did not report both versions")
+    skew = minor_skew(client, server)
+    detail = f"kubectl {client}, server {server}"
+    if skew is None:
+        return Check("skew", "info", f"{detail} (major versions differ or unreadable)")
+    if skew > 1:
+        server_minor = re.match(r"v?\d+\.(\d+)", server)
+        wanted = f"1.{server_minor.group(1)}" if server_minor else "the server's minor version"
+        return Check(
+            "skew",
+            "warn",
+            f"{detail}: {skew} minor versions apart, outside kubectl's supported skew (one minor either "
+            "side)",
+            f"install kubectl {wanted} (or one minor version either side) and put it first on PATH",
+        )
+    return Check("skew", "ok", f"{detail}: within kubectl's supported skew")
+
+
+def readyz(target: Target, context: str, env: Mapping[str, str], timeout: float) -> Check:
+    """GET /readyz through the real kubectl, pinned like a session call."""
+    argv, child_env = _pinned(target, env, "get", "--raw", "/readyz")
     argv += [f"--context={context}", f"--request-timeout={timeout:g}s"]
     started = time.monotonic()
     try:
@@ -417,7 +465,9 @@ def diagnose(args: argparse.Namespace, env: Mapping[str, str]) -> list[Check]:
     elif kubectl_check.state == BLOCKING:
         checks.append(_skip("reachable", "kubectl is not usable"))
     else:
-        checks.append(readyz(target, context, env, args.timeout))
+        checks.append(reachable := readyz(target, context, env, args.timeout))
+        if reachable.state == "ok":
+            checks.append(check_skew(target, context, env, args.timeout))
     checks.append(check_audit_log(target.audit_log))
     checks.append(check_cache(cache_root()))
     return checks

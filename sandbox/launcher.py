@@ -51,7 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--notice", help="banner put in every envelope, e.g. 'ask before any change'")
     parser.add_argument("--redact", action="store_true", help="redact secret-shaped values in plain mode too")
     parser.add_argument(
-        "--stream-seconds", type=float, default=10.0, help="bound on -w / -f streams (envelope)"
+        "--stream-seconds", type=float, default=10.0,
+        help="bound on -w / -f streams in envelope mode, in seconds (default %(default)s)",
     )
     parser.add_argument(
         "--request-timeout", type=float, default=30.0,

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import orjson
 
+from kro.audit_command import Filters, calls, fold_api, render
 from kro.shims.session import Session
 
 STEPS = [
@@ -38,9 +39,9 @@ def run_tour(session: Session, env: dict[str, str]) -> int:
         _say(proc.stderr)
         _say(f"(exit {proc.returncode})\n")
         failures += proc.returncode not in (0, 77)
-    _say("\n# the audit log, one JSON line per attempt (this session)\n")
-    for line in Path(session.audit_log).read_bytes().splitlines():
-        record = orjson.loads(line)
-        if record.get("session") == session.id:
-            _say(line.decode() + "\n")
+    _say(f"\n# the audit log, as 'kro audit --session {session.id}' shows it (one line per call)\n")
+    records = [orjson.loads(line) for line in Path(session.audit_log).read_bytes().splitlines()]
+    mine = [r for r in records if isinstance(r, dict) and r.get("session") == session.id]
+    _say(render(fold_api(calls(mine)), Filters()))
+    _say("(kro audit --api lists the API requests under each call; --json gives the records)\n")
     return 1 if failures else 0

@@ -128,7 +128,7 @@ def judge(result: RunResult) -> Failure | None:
     tool = result.tool
     if result.timed_out:
         return Failure("infra", _timeout_message(result), ExitStatus.TIMED_OUT, own=True)
-    if result.signal is not None:
+    if result.signal is not None and not result.stopped:  # kro's own stop of a stream is its normal end
         message = f"{tool} was killed by {_signal_name(result.signal)}{_kept(result)}"
         return Failure("infra", message, result.exit_code, own=True)
     crash = _crash(result.stderr)
@@ -138,8 +138,18 @@ def judge(result: RunResult) -> Failure | None:
     code = result.exit_code
     if code != 0 and not result.stopped and (result.stderr.strip() or not result.lines):
         message = _without_klog(result.stderr)[:MESSAGE_CAP] or f"{tool} exited with code {code}"
+        if WAIT_TIMEOUT in message:  # `wait`/`rollout status`: the cluster answered, the condition is unmet
+            return Failure("user", f"{message}{WAIT_ADVICE}", code)
         return Failure(classify(message), message, code)
     return None
+
+
+# kubectl's words when `wait` or `rollout status` reaches its own --timeout (not a network timeout).
+WAIT_TIMEOUT = "timed out waiting for the condition"
+WAIT_ADVICE = (
+    " (kubectl's own --timeout ran out: the cluster answered and the condition is not met yet; look at why "
+    "with 'kubectl describe' or 'kubectl get events', or wait longer with a larger --timeout)"
+)
 
 
 def notes(result: RunResult, *, spill: bool = True) -> list[str]:
@@ -156,7 +166,12 @@ def notes(result: RunResult, *, spill: bool = True) -> list[str]:
         out.append(f"{result.redactions} secret-shaped value(s) were replaced with [REDACTED].")
     if result.stderr.strip() and result.exit_code == 0:
         out.append(f"{result.tool} also said: {result.stderr.strip()[:500]}")
-    if result.exit_code != 0:
+    if result.stopped:
+        # kro ended the stream at its bound; the tool's exit code then only says it was stopped.
+        out.append(
+            f"kro stopped the stream itself (the notice says how to read more); {result.tool} did not fail."
+        )
+    elif result.exit_code != 0:
         # A non-zero exit with an answer and no error text is an answer (`auth can-i` says "no").
         out.append(f"{result.tool} exited with code {result.exit_code}.")
     return out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -139,3 +140,34 @@ def test_diagnose_script_never_fails_the_job(
     assert proc.stdout.count("(blocked by kro's read-only policy; skipped)") + proc.stdout.count(
         "(listing pods was blocked"
     ) == len(blocked)
+
+
+# --- README's first example ---------------------------------------------------------------------
+
+
+def _readme_example() -> tuple[str, list[str]]:
+    """The first console block of README: its command and the transcript under it."""
+    text = (ROOT / "README.md").read_text()
+    block = text.split("```console\n", 1)[1].split("```", 1)[0]
+    first, *rest = block.splitlines()
+    return first.removeprefix("$ "), rest
+
+
+def _no_ages(lines: list[str]) -> list[str]:
+    """The transcript without the restart's age, which moves with the demo's clock."""
+    return [re.sub(r"\(\d+m\d+s ago\)", "(… ago)", line) for line in lines]
+
+
+def test_readme_first_example_is_in_the_repository(tmp_path: Path) -> None:
+    """README's `sh -x contrib/examples/agent.sh` transcript is what the script prints."""
+    command, transcript = _readme_example()
+    assert command == "kro-run --demo --output plain -- sh -x contrib/examples/agent.sh"
+    assert (ROOT / "contrib" / "examples" / "agent.sh").is_file()
+    env = {**os.environ, "XDG_STATE_HOME": str(tmp_path), "XDG_CACHE_HOME": str(tmp_path),
+           "XDG_RUNTIME_DIR": str(tmp_path)}  # fmt: skip
+    argv = shlex.split(command)
+    proc = subprocess.run([str(BIN / argv[0]), *argv[1:]], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True, timeout=120,
+                          check=False)  # fmt: skip
+    assert proc.returncode == 77, proc.stdout  # the last line is blocked
+    assert _no_ages(proc.stdout.splitlines()) == _no_ages(transcript)

@@ -44,6 +44,7 @@ def test_healthy_session(kro_session: KroSession) -> None:
     assert lines["contexts"] == "✔ contexts: 1: kro-demo*"
     assert lines["context"].startswith("✔ context: kro-demo (pinned by the session")
     assert lines["reachable"].startswith("✔ reachable: kro-demo is reachable (/readyz: ok")
+    assert lines["skew"].startswith("✔ skew: kubectl v1.32"), lines["skew"]  # the demo says v1.32.4
     assert lines["audit-log"].startswith(f"✔ audit-log: {kro_session.audit_log}")
     assert proc.stdout.rstrip().endswith("kro is ready.")
     assert kro_session.audit() == [], "doctor writes no audit record"
@@ -59,7 +60,7 @@ def test_healthy_session_json(kro_session: KroSession) -> None:
     names = [c["name"] for c in report["checks"]]
     assert names == [
         "kro", "session", "shim", "agent", "proxy", "kubectl", "kubetail", "kubeconfig", "contexts",
-        "context", "reachable",
+        "context", "reachable", "skew",
         "audit-log", "cache",
     ]  # fmt: skip
     for check in report["checks"]:

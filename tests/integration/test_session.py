@@ -286,7 +286,10 @@ def test_demo_tour_runs_without_a_terminal(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "web-" in proc.stdout
     assert proc.stdout.count("✘ BLOCKED") == 4
-    assert '"rule":"global.context-pinned"' in proc.stdout
+    tail = proc.stdout.split("# the audit log, as 'kro audit --session ", 1)[1].splitlines()[1:]
+    assert "✘ kubectl --context kro-demo-other get pods  (kro-demo)  [global.context-pinned]" in proc.stdout
+    assert len([x for x in tail if x.startswith("20")]) == 6, tail  # one line per call, no API lines
+    assert '"tool"' not in proc.stdout
     audit = [json.loads(x) for x in (tmp_path / "kro" / "audit.jsonl").read_text().splitlines()]
     assert len([r for r in audit if r["tool"] != "api"]) == 6
     assert sys.executable
