@@ -6,14 +6,12 @@ import argparse
 import re
 import sys
 import time
-from calendar import timegm
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import orjson
 
+from kro.audit_view import Filters, calls, fold_api, records_of, render, shown
 from kro.shims import durations
 from kro.shims.audit import MAX_RECORD, default_path
 from kro.shims.errors import ExitStatus, UsageError
@@ -51,7 +49,6 @@ OUTCOME_FIELDS: dict[str, tuple[type, ...]] = {
 # Records written before outcome records existed: one per call, without call/event/follows.
 LEGACY_FIELDS = {k: v for k, v in CALL_FIELDS.items() if k not in ("call", "event", "follows")}
 FOLLOWS = ("outcome", "exec", "none")
-_OUTCOME_KEYS = ("exit_code", "duration_ms", "bytes", "timed_out", "signal", "error")
 # Records of the session API proxy (tool "api") carry these too (status null in the call record of a
 # request it forwards: the status comes in that request's outcome record).
 API_FIELDS: dict[str, tuple[type, ...]] = {
@@ -72,11 +69,6 @@ def parse_duration(text: str) -> float:
         return durations.parse_duration(text, durations.DAY_UNITS, bare=False)
     except ValueError:
         raise UsageError(f"--since wants a duration like 30s, 10m, 2h or 1d, not {text!r}") from None
-
-
-def ts_seconds(ts: str) -> float:
-    """Seconds since the epoch of an audit timestamp."""
-    return timegm(time.strptime(ts[:19], "%Y-%m-%dT%H:%M:%S")) + int(ts[20:23]) / 1000
 
 
 def _fields(record: dict[str, Any]) -> dict[str, tuple[type, ...]]:
@@ -123,181 +115,6 @@ def problems(line: bytes) -> list[str]:
     if record["decision"] == "blocked" and not (record["rule"] and record["reason"]):
         found.append("blocked without rule and reason")
     return found
-
-
-def calls(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One view per call, in log order: the call record with its outcome's fields folded in.
-
-    `state` says what is known: "blocked", "done" (an outcome record, or a record complete in itself), "exec"
-    (plain mode replaced the shim with the tool, so no outcome is recorded) or "started" (no outcome record
-    yet: still running, or it was lost).
-    """
-    views: list[dict[str, Any]] = []
-    pending: dict[tuple[object, object], dict[str, Any]] = {}
-    for record in records:
-        if record.get("event") == "outcome":
-            view = pending.pop((record.get("session"), record.get("call")), None)
-            if view is not None:
-                view.update({k: record.get(k) for k in _OUTCOME_KEYS}, state="done")
-                if "status" in record:  # the API proxy's
-                    view["status"] = record["status"]
-                if record.get("rule"):  # an answer the API proxy withheld
-                    view["rule"] = record["rule"]
-            continue
-        view = {k: v for k, v in record.items() if k != "event"}
-        follows = record.get("follows", "none")  # records before outcome records existed are complete
-        if record.get("decision") == "blocked":
-            view["state"] = "blocked"
-        elif follows == "outcome":
-            view["state"] = "started"
-            pending[(record.get("session"), record.get("call"))] = view
-        else:
-            view["state"] = "exec" if follows == "exec" else "done"
-        views.append(view)
-    return views
-
-
-def _records(path: Path) -> Iterator[dict[str, Any]]:
-    for line in path.read_bytes().splitlines():
-        try:
-            record = orjson.loads(line)
-        except orjson.JSONDecodeError:
-            continue
-        if isinstance(record, dict):
-            yield record
-
-
-_SLACK = 0.005  # ms-resolution timestamps, and the outcome's duration counts from before the call record
-
-
-def _window(view: dict[str, Any]) -> tuple[float, float | None] | None:
-    """When a call's tool ran: (start, end), end None while open (exec, no outcome); None: ran nothing."""
-    if view.get("tool") == "api" or view.get("state") == "blocked":
-        return None
-    if str(view.get("rule") or "").startswith("approval."):
-        return None  # run outside the session, with the approver's credentials: never through the proxy
-    start = ts_seconds(str(view.get("ts")))
-    if view.get("state") in ("exec", "started"):
-        return start, None
-    duration = view.get("duration_ms")
-    return start, start + (duration / 1000 if isinstance(duration, (int, float)) else 0) + _SLACK
-
-
-def fold_api(views: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The proxy's requests folded under the call that made them (its `api` list); others stay in place.
-
-    A request belongs to the call of the same session whose tool was running when the proxy answered it:
-    from the call record to its end (the outcome's duration), or, for a call with no end on record (plain
-    mode's exec, still running), to the session's next call. When calls of one session overlap, the one
-    that started last takes it. Requests no call spans (curl, a client library, kubectl by its real path)
-    stay lines of their own.
-    """
-    out: list[dict[str, Any]] = []
-    open_calls: dict[object, list[tuple[float, float | None, dict[str, Any]]]] = {}
-    for view in views:
-        session = view.get("session")
-        if view.get("tool") != "api":
-            window = _window(view)
-            if window is None:
-                out.append(view)
-                continue
-            spans = open_calls.setdefault(session, [])
-            # A call with no recorded end runs until the session's next call starts.
-            spans[:] = [(s, e if e is not None else window[0], v) for s, e, v in spans]
-            view = {**view, "api": []}
-            spans.append((window[0], window[1], view))
-            out.append(view)
-            continue
-        at = ts_seconds(str(view.get("ts")))
-        owner = None
-        for s, e, v in reversed(open_calls.get(session, [])):
-            if s - _SLACK <= at and (e is None or at <= e):
-                owner = v
-                break
-        if owner is None:
-            out.append(view)
-        else:
-            owner["api"].append(view)
-    return out
-
-
-def _describe(view: dict[str, Any]) -> str:
-    state = view.get("state")
-    api: list[dict[str, Any]] = view.get("api") or []
-    if state == "blocked":
-        return f"[{view.get('rule')}] {view.get('reason')}"
-    if view.get("tool") == "api":
-        return f"HTTP {view.get('status')}" + (f", {view.get('bytes')} bytes" if view.get("bytes") else "")
-    if state == "exec":
-        text = "run by exec (plain mode): no outcome on record"
-        if api:  # the proxy's answers are the last thing kro knows of it
-            last = ts_seconds(str(api[-1].get("ts"))) - ts_seconds(str(view.get("ts")))
-            text += f"; last API answer +{last * 1000:.0f} ms (HTTP {api[-1].get('status')})"
-    elif state == "started":
-        text = "started; no outcome recorded (still running, or the outcome record was lost)"
-    elif view.get("exit_code") is None:  # a step complete in itself with no exit (an approval)
-        text = f"[{view.get('rule')}] {view.get('reason')}"
-    else:
-        parts = [f"exit {view.get('exit_code')}", f"{view.get('duration_ms')} ms"]
-        if view.get("timed_out"):
-            parts.append("timed out")
-        if view.get("error"):
-            parts.append(str(view["error"]))
-        text = ", ".join(parts)
-    if api:
-        refused = sum(a.get("decision") == "blocked" for a in api)
-        text += f"; {len(api)} API request{'s' if len(api) != 1 else ''}"
-        text += f" ({refused} refused)" if refused else ""
-    return text
-
-
-def _line(view: dict[str, Any]) -> str:
-    mark = "✘" if view.get("state") == "blocked" else "✔"
-    argv_text = " ".join(str(a) for a in view.get("argv") or [])
-    context = f"  ({view.get('context')})" if view.get("tool") != "api" else ""
-    return f"{view.get('ts')} {mark} {view.get('tool')} {argv_text}{context}  {_describe(view)}\n"
-
-
-def _api_line(view: dict[str, Any]) -> str:
-    mark = "✘" if view.get("state") == "blocked" else "✔"
-    argv_text = " ".join(str(a) for a in view.get("argv") or [])
-    return f"    {str(view.get('ts'))[11:]} {mark} {argv_text}  {_describe(view)}\n"
-
-
-@dataclass(frozen=True, slots=True)
-class Filters:
-    """What `kro audit` shows."""
-
-    blocked: bool = False
-    cutoff: float | None = None
-    session: str = ""
-    tool: str = ""
-    api: bool = False
-
-
-def _shown(view: dict[str, Any], f: Filters) -> bool:
-    if f.session and not str(view.get("session") or "").startswith(f.session):
-        return False
-    if f.tool and view.get("tool") != f.tool:
-        return False
-    if f.cutoff is not None and ts_seconds(str(view.get("ts"))) < f.cutoff:
-        return False
-    return not f.blocked or view.get("state") == "blocked"
-
-
-def render(views: list[dict[str, Any]], f: Filters) -> str:
-    """The text view: one line per call, its API requests under it with --api (or --tool api)."""
-    lines: list[str] = []
-    for view in views:
-        api = view.get("api") or []
-        if f.tool == "api" or f.blocked:  # the proxy's requests as lines of their own
-            lines += [_line(a) for a in api if _shown(a, f)]
-        if not _shown(view, f):
-            continue
-        lines.append(_line(view))
-        # A refused request is shown under its call even without --api: a refusal is never folded away.
-        lines += [_api_line(a) for a in api if f.api or a.get("state") == "blocked"]
-    return "".join(lines)
 
 
 def _settled(view: dict[str, Any], later: bool, idle: bool) -> bool:
@@ -400,8 +217,8 @@ def main(argv: list[str]) -> int:
         api=args.api,
     )
     if args.json:
-        for view in calls(_records(path)):
-            if _shown(view, f):
+        for view in calls(records_of(path)):
+            if shown(view, f):
                 sys.stdout.write(orjson.dumps(view).decode() + "\n")
         return ExitStatus.OK
     if args.follow:
@@ -409,7 +226,7 @@ def main(argv: list[str]) -> int:
             follow(path, f)
         except KeyboardInterrupt:
             return ExitStatus.OK
-    sys.stdout.write(render(fold_api(calls(_records(path))), f))
+    sys.stdout.write(render(fold_api(calls(records_of(path))), f))
     return ExitStatus.OK
 
 

@@ -317,13 +317,10 @@ def check_skew(target: Target, context: str, env: Mapping[str, str], timeout: fl
     argv, child_env = _pinned(target, env, "version", "-o", "json")
     argv += [f"--context={context}", f"--request-timeout={timeout:g}s"]
     try:
-        proc = subprocess.run(
-            argv, capture_output=True, text=True, env=child_env, timeout=timeout * 2 + 10,
-            check=False, stdin=subprocess.DEVNULL,
-        )  # fmt: skip
-        doc = json.loads(proc.stdout)
+        proc = run_to_end(argv, child_env, timeout * 2 + 10)
+        doc = json.loads(_text(proc.stdout))
         client, server = str(doc["clientVersion"]["gitVersion"]), str(doc["serverVersion"]["gitVersion"])
-    except (OSError, subprocess.TimeoutExpired, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError):
         return _skip("skew", "kubectl version did not report both versions")
     skew = minor_skew(client, server)
     detail = f"kubectl {client}, server {server}"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import orjson
 
-from kro.audit_command import Filters, calls, fold_api, render
+from kro.audit_view import Filters, calls, fold_api, render
 from kro.shims.session import Session
 
 STEPS = [

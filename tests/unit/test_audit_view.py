@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from kro.audit_command import Filters, calls, fold_api, render
+from kro.audit_view import Filters, calls, fold_api, render
 
 
 def _call(

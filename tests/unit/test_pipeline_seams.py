@@ -15,7 +15,7 @@ from kro.shims.audit import AuditLog, Call
 from kro.shims.errors import ExitStatus
 from kro.shims.executor import Captured
 from kro.shims.model import Decision, Invocation
-from kro.shims.pipeline import run_call
+from kro.shims.pipeline import TOTAL_CAP_S, run_call
 from kro.shims.session import Session
 from kro.shims.sinks import DataSink, EnvelopeSink, RedactedSink, Sink
 
@@ -47,10 +47,12 @@ class FakeExecutor:
     def __init__(self, stdout: bytes = b"", result: Captured = RAN_OK) -> None:
         self.stdout, self.result = stdout, result
         self.runs: list[tuple[str, list[str], float | None, bool]] = []
+        self.idles: list[float | None] = []
 
     def __call__(self, path: str, argv: list[str], env: dict[str, str], on_stdout: Callable[[bytes], bool],
-                 *, seconds: float | None, stream: bool) -> Captured:  # fmt: skip
+                 *, seconds: float | None, stream: bool, idle: float | None = None) -> Captured:  # fmt: skip
         self.runs.append((path, argv, seconds, stream))
+        self.idles.append(idle)
         if self.stdout:
             on_stdout(self.stdout)
         return self.result
@@ -78,7 +80,8 @@ def test_allowed_call_runs_pinned_through_the_executor(session: Session) -> None
     assert path == sys.executable
     assert "--context=ctx-pinned" in argv
     assert f"--kubeconfig={session.kubeconfig}" in argv
-    assert (seconds, stream) == (7.0, False)
+    assert (seconds, stream) == (TOTAL_CAP_S, False)  # the total cap; a stall ends it sooner:
+    assert fake.idles == [7.0]  # no data for --request-timeout
     assert outcome.failure is None
     assert outcome.result is not None
     assert outcome.result.redactions == 1
