@@ -7,6 +7,7 @@ The demo cluster here wants a bearer token, which the kubeconfig kro-run is give
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 from claude_session import HOOK_REFUSAL, ClaudeBench, Run, assert_safe, envelopes_in
+from model_standin import ModelStandin
 from other_standins import ResponsesScript, Standin
 
 from kro.democluster.server import DemoCluster
@@ -144,3 +146,21 @@ def test_codex_permission_profile_keeps_the_credentials_unreadable(codex_bench: 
         assert "server:" not in result
     assert "curl=0" not in run.results[6]
     assert TOKEN.encode() not in run.standin.script.everything()
+
+
+def test_missing_sandbox_is_an_error_not_a_downgrade(bench: ClaudeBench, tmp_path: Path) -> None:
+    """failIfUnavailable: with no socat on PATH Claude Code refuses to start, and no command ran."""
+    nosocat = tmp_path / "nosocat"
+    nosocat.mkdir()
+    for entry in os.environ["PATH"].split(os.pathsep):
+        for tool in Path(entry).glob("*") if os.path.isdir(entry) else ():
+            if tool.name != "socat" and not (nosocat / tool.name).exists():
+                (nosocat / tool.name).symlink_to(tool)
+    assert bench.claude is not None
+    agent = [str(bench.claude), "-p", "Look.", "--allowedTools", "Bash", "--output-format", "json"]
+    run = bench.run_agent(ModelStandin([f"cat {bench.demo.kubeconfig}"]),
+                          lambda url: (agent, {**bench.env(url), "PATH": str(nosocat)}))  # fmt: skip
+    assert run.proc.returncode != 0
+    said = run.proc.stdout + run.proc.stderr
+    assert "sandbox required but unavailable" in said, said[-2000:]
+    assert run.results == []
