@@ -74,6 +74,7 @@ class Setup:
     env: dict[str, str] = field(default_factory=dict)
     items: list[tuple[str, str]] = field(default_factory=list)  # (what was set, what it does)
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # kro-run prints these on stderr
 
     def as_dict(self) -> dict[str, object]:
         """The record `kro doctor` reads from the session dir."""
@@ -223,13 +224,13 @@ def claude_code(cmd: list[str], at: int, session: Session, env: dict[str, str], 
     _write(files / "kro-hook.py", _hook_script(), 0o600)
     hook = shlex.join([sys.executable, "-IS", f"{shown}/kro-hook.py", "claude-code"])
     settings = hook_settings(hook, user_settings)
-    notes: list[str] = []
+    warnings: list[str] = []
     what = "registers the PreToolUse hook (kro hook claude-code) for Bash"
     if sources is not None:
         from kro.sandbox import agent_sandbox
 
         box = agent_sandbox.spec(session, sources, env)
-        notes += agent_sandbox.claude_settings(settings, box)
+        warnings = agent_sandbox.claude_settings(settings, box)
         agent_sandbox.route_inside(session)
         what += (f" and turns on Claude Code's own sandbox (--no-agent-sandbox: off): {len(box.deny_read)} "
                  "credential paths unreadable (kubeconfigs, the files they name, ~/.kube, cloud "
@@ -240,7 +241,7 @@ def claude_code(cmd: list[str], at: int, session: Session, env: dict[str, str], 
     prompt = system_prompt(session) + (f"\n\n{user_prompt}" if user_prompt else "")
     items.append(("--append-system-prompt", json.dumps(system_prompt(session), ensure_ascii=False)))
     argv = [*head, "--settings", f"{shown}/claude-settings.json", "--append-system-prompt", prompt, *rest]
-    return Setup("claude-code", argv, {"CLAUDE_CODE_SHELL_PREFIX": prefix}, items, notes)
+    return Setup("claude-code", argv, {"CLAUDE_CODE_SHELL_PREFIX": prefix}, items, list(warnings), warnings)
 
 
 def setup(cmd: list[str], session: Session, env: dict[str, str], files: Path, visible: Visible,
@@ -251,7 +252,7 @@ def setup(cmd: list[str], session: Session, env: dict[str, str], files: Path, vi
         files.mkdir(mode=0o700, parents=True, exist_ok=True)
         return claude_code(cmd, at, session, env, files, visible, sources)
     if agent == "codex":
-        return codex(cmd, at, session, env, visible)
+        return codex(cmd, at, session, env, visible, sources)
     if agent == "gemini":
         return gemini(cmd)
     return Setup(None, cmd)
@@ -284,11 +285,27 @@ CODEX_WHY = {
     "KUBECONFIG": "the session's kubeconfig",
     "allow_login_shell": "commands never run as login shells (their start-up files reset PATH)",
     "developer_instructions": "the read-only session's rules, as developer instructions",
+    "default_permissions": "Codex's own sandbox with kro's permission profile (--no-agent-sandbox: off)",
+    "extends": "the profile starts from :workspace (writes in the working dir)",
+    "filesystem": "the kubeconfigs kro-run read, the files they name, ~/.kube and cloud credentials "
+    "unreadable; the audit log's dir and kro's cache writable for the shims",
+    "network": "the network on, so kubectl reaches the session's API proxy",
 }
 
 
-def codex(cmd: list[str], at: int, session: Session, env: dict[str, str], visible: Visible) -> Setup:
-    """Codex CLI: its exec tool rebuilds PATH without the session's bin/, so set the session per command."""
+# Codex options choosing a legacy sandbox mode, which takes the place of a permission profile
+CODEX_OWN_SANDBOX = frozenset(
+    {"-s", "--sandbox", "--full-auto", "--dangerously-bypass-approvals-and-sandbox"}
+)
+
+
+def codex(cmd: list[str], at: int, session: Session, env: dict[str, str], visible: Visible,
+          sources: list[Path] | None = None) -> Setup:  # fmt: skip
+    """Codex CLI: its exec tool rebuilds PATH without the session's bin/, so set the session per command.
+
+    `sources` (the kubeconfigs kro-run read) turns on a Codex permission profile that leaves them, the
+    files they name and the credential dirs unreadable (Codex's own sandbox, with the network on).
+    """
     pairs = [("PATH", f"{visible.bin}:{env.get('PATH', '/usr/bin:/bin')}"), ("KRO_SESSION", visible.dir),
              ("KUBERC", "off")]  # fmt: skip
     if visible.kubeconfig:
@@ -296,12 +313,35 @@ def codex(cmd: list[str], at: int, session: Session, env: dict[str, str], visibl
     overrides = [(f"shell_environment_policy.set.{k}", _toml(v), k) for k, v in pairs]
     overrides.append(("allow_login_shell", "false", "allow_login_shell"))
     overrides.append(("developer_instructions", _toml(system_prompt(session)), "developer_instructions"))
+    head, rest = cmd[: at + 1], cmd[at + 1 :]
+    warnings = []
+    if sources is not None:
+        own = [w for w in rest if w.split("=", 1)[0] in CODEX_OWN_SANDBOX]
+        if own:
+            warnings.append(f"codex {own[0]} replaces kro's permission profile: Codex's commands can read "
+                            "your kubeconfig and credential files (drop it, or use --confine)")  # fmt: skip
+        else:
+            overrides += _codex_profile(session, sources, env)
     items = [(f"-c {key}", CODEX_WHY[why]) for key, _, why in overrides]
     flags = [w for key, value, _ in overrides for w in ("-c", f"{key}={value}")]
-    head, rest = cmd[: at + 1], cmd[at + 1 :]
-    notes = ["codex's own sandbox (read-only, workspace-write) denies network: kubectl cannot reach the "
-             "cluster there; see README (Codex)"]  # fmt: skip
-    return Setup("codex", [*head, *flags, *rest], {}, items, notes)
+    notes = ["codex's legacy sandbox modes (-s read-only, workspace-write) deny network: kubectl cannot "
+             "reach the cluster there; see README (Codex)", *warnings]  # fmt: skip
+    return Setup("codex", [*head, *flags, *rest], {}, items, notes, warnings)
+
+
+def _codex_profile(session: Session, sources: list[Path], env: dict[str, str]) -> list[tuple[str, str, str]]:
+    """The -c overrides of Codex's permission profile `kro`: credentials unreadable, network on."""
+    from kro.sandbox import agent_sandbox
+
+    box = agent_sandbox.spec(session, sources, env)
+    paths = [*((p, "none") for p in box.deny_read), *((p, "write") for p in box.allow_write)]
+    table = "{" + ", ".join(f"{_toml(p)} = {_toml(mode)}" for p, mode in paths) + "}"
+    return [
+        ("default_permissions", _toml("kro"), "default_permissions"),
+        ("permissions.kro.extends", _toml(":workspace"), "extends"),
+        ("permissions.kro.filesystem", table, "filesystem"),
+        ("permissions.kro.network.enabled", "true", "network"),
+    ]
 
 
 def prepare(cmd: list[str], session: Session, env: dict[str, str], confined: bool,

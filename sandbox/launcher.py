@@ -196,8 +196,8 @@ def run(argv: list[str]) -> int:
         from kro.sandbox import agents
 
         no_setup = args.no_agent_setup
-        if args.no_agent_sandbox and agents.agent_of(cmd)[0] == "claude-code" and not bwrap:
-            sys.stderr.write("kro-run: --no-agent-sandbox: Claude Code's commands can read your kubeconfig "
+        if args.no_agent_sandbox and agents.agent_of(cmd)[0] in ("claude-code", "codex") and not bwrap:
+            sys.stderr.write("kro-run: --no-agent-sandbox: the agent's commands can read your kubeconfig "
                              "and credential files and reach the cluster with them, past kro\n")  # fmt: skip
         confined = bool(bwrap)
         agent = agents.Setup(None, cmd) if no_setup else agents.prepare(
@@ -205,6 +205,8 @@ def run(argv: list[str]) -> int:
         )
         cmd = agent.argv
         child_env.update(agent.env)
+        for warning in agent.warnings:
+            sys.stderr.write(f"kro-run: {warning}\n")
         if args.dry_run:
             from kro.sandbox.dry_run import describe
 

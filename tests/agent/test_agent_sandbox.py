@@ -1,4 +1,5 @@
-"""Plain `kro-run claude`: Claude Code's own sandbox keeps the user's kubeconfig and tokens from its commands.
+"""Plain `kro-run claude` / `kro-run codex`: the agent's own sandbox keeps the user's kubeconfig and tokens
+from its commands.
 
 The demo cluster here wants a bearer token, which the kubeconfig kro-run is given names as a tokenFile;
 ~/.kube/config holds it inline. Needs bubblewrap and socat (Claude Code's sandbox on Linux).
@@ -6,13 +7,17 @@ The demo cluster here wants a bearer token, which the kubeconfig kro-run is give
 
 from __future__ import annotations
 
+import os
 import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
-from claude_session import HOOK_REFUSAL, ClaudeBench, assert_safe, envelopes_in
+from claude_session import HOOK_REFUSAL, ClaudeBench, Run, assert_safe, envelopes_in
+from model_standin import ModelStandin
+from other_standins import ResponsesScript, Standin
 
 from kro.democluster.server import DemoCluster
 from kro.democluster.testing import DemoHandle
@@ -91,3 +96,71 @@ def test_no_agent_sandbox_warns_and_leaves_the_kubeconfig_readable(bench: Claude
     assert run.proc.returncode == 0, run.proc.stderr
     assert "--no-agent-sandbox" in run.proc.stderr
     assert "tokenFile" in run.results[0]
+
+
+@pytest.fixture
+def codex_bench(codex_bin: Path, token_cluster: DemoHandle) -> Iterator[ClaudeBench]:
+    """A private home outside /tmp: Codex's :workspace profile hides /tmp's contents, where its sandbox
+    helper would otherwise sit (CODEX_HOME/tmp), and ~/.kube/config with the token inline."""
+    base = Path(tempfile.mkdtemp(prefix="kro-codex-", dir="/var/tmp"))
+    try:
+        bench = ClaudeBench(None, token_cluster, base)
+        (bench.home / ".kube").mkdir()
+        (bench.home / ".kube" / "config").write_text(yaml.safe_dump(token_cluster.cluster.kubeconfig()))
+        yield bench
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def run_codex(bench: ClaudeBench, codex: Path, commands: list[str], options: tuple[str, ...] = ()) -> Run:
+    """`kro-run … -- codex exec` with no sandbox option of its own: kro-run's permission profile applies."""
+
+    def launch(url: str) -> tuple[list[str], dict[str, str]]:
+        env = bench.env(url)
+        env.update(CODEX_HOME=str(bench.home / ".codex"), KRO_STANDIN_KEY="sk-standin")
+        (bench.home / ".codex").mkdir(exist_ok=True)
+        provider = [f"model_providers.kro.{k}={v}" for k, v in (
+            ("name", '"kro"'), ("base_url", f'"{url}/v1"'), ("wire_api", '"responses"'),
+            ("env_key", '"KRO_STANDIN_KEY"'))]  # fmt: skip
+        argv = [str(codex), "exec", "--skip-git-repo-check", "-m", "gpt-5", "-c", "model_provider=kro",
+                *[w for p in provider for w in ("-c", p)], "Look at the cluster."]  # fmt: skip
+        return argv, env
+
+    return bench.run_agent(Standin(ResponsesScript(commands)), launch, options=options)
+
+
+def test_codex_permission_profile_keeps_the_credentials_unreadable(codex_bench: ClaudeBench,
+                                                                   codex_bin: Path) -> None:  # fmt: skip
+    """kro-run codex: its permission profile denies the kubeconfig, ~/.kube and the token file; a DELETE
+    built from them reaches nothing; kubectl through kro answers a read and blocks a delete. (Codex's
+    network stays open, so a request to the cluster's own URL is not part of this case.)"""
+    commands = [READ, DELETE, *probes(codex_bench.demo)[:5]]
+    run = run_codex(codex_bench, codex_bin, commands)
+    assert_safe(run)
+    [pods] = envelopes_in(run.results[0].split("Output:\n", 1)[1])
+    assert (pods["status"], "web-" in pods["content"]) == ("ok", True)
+    [blocked] = envelopes_in(run.results[1].split("Output:\n", 1)[1])
+    assert (blocked["kind"], blocked["rule"]) == ("policy", "verb.mutating")
+    for result in run.results[2:6]:
+        assert "Permission denied" in result or "No such file" in result, result
+        assert "server:" not in result
+    assert "curl=0" not in run.results[6]
+    assert TOKEN.encode() not in run.standin.script.everything()
+
+
+def test_missing_sandbox_is_an_error_not_a_downgrade(bench: ClaudeBench, tmp_path: Path) -> None:
+    """failIfUnavailable: with no socat on PATH Claude Code refuses to start, and no command ran."""
+    nosocat = tmp_path / "nosocat"
+    nosocat.mkdir()
+    for entry in os.environ["PATH"].split(os.pathsep):
+        for tool in Path(entry).glob("*") if os.path.isdir(entry) else ():
+            if tool.name != "socat" and not (nosocat / tool.name).exists():
+                (nosocat / tool.name).symlink_to(tool)
+    assert bench.claude is not None
+    agent = [str(bench.claude), "-p", "Look.", "--allowedTools", "Bash", "--output-format", "json"]
+    run = bench.run_agent(ModelStandin([f"cat {bench.demo.kubeconfig}"]),
+                          lambda url: (agent, {**bench.env(url), "PATH": str(nosocat)}))  # fmt: skip
+    assert run.proc.returncode != 0
+    said = run.proc.stdout + run.proc.stderr
+    assert "sandbox required but unavailable" in said, said[-2000:]
+    assert run.results == []

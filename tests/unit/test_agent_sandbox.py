@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
+import tomllib
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from kro.sandbox import agent_sandbox
+from kro.sandbox import agent_sandbox, agents
 from kro.sandbox.agent_sandbox import AgentSandbox
 from kro.shims.executor import session_env
 from kro.shims.session import SESSION_FILE, Session, load_session
@@ -117,3 +118,35 @@ def test_spec_makes_the_writable_dirs(tmp_path: Path) -> None:
     assert set(box.allow_write) == {real(tmp_path / "audit"), real(tmp_path / "cache")}
     assert all(os.path.isdir(p) for p in box.allow_write)
     assert box.allowed_hosts == ("0.0.0.0",)
+
+
+def _codex(tmp_path: Path, *words: str) -> agents.Setup:
+    session = Session("id", str(tmp_path), "c", "/k", "/usr/bin/kubectl", audit_log=str(tmp_path / "a/l"),
+                      cache_dir=str(tmp_path / "cache"), proxy="https://127.0.0.1:1")  # fmt: skip
+    visible = agents.Visible(str(tmp_path), f"{tmp_path}/bin", "/k", str(tmp_path))
+    (tmp_path / "home" / ".kube").mkdir(parents=True)
+    env = {"HOME": str(tmp_path / "home"), "PATH": "/usr/bin"}
+    return agents.codex(["codex", *words], 0, session, env, visible, [tmp_path / "given"])
+
+
+def test_codex_permission_profile(tmp_path: Path) -> None:
+    """kro-run codex: the `kro` profile's -c overrides parse as TOML, deny the credentials, open the
+    shims' writes and the network."""
+    done = _codex(tmp_path, "exec", "hi")
+    pairs = dict(w.split("=", 1) for w in done.argv[1:-2] if "=" in w)
+    assert tomllib.loads(f"v = {pairs['default_permissions']}")["v"] == "kro"
+    table = tomllib.loads(f"v = {pairs['permissions.kro.filesystem']}")["v"]
+    assert table[os.path.realpath(tmp_path / "home" / ".kube")] == "none"
+    assert table[os.path.realpath(tmp_path / "a")] == "write"
+    assert pairs["permissions.kro.network.enabled"] == "true"
+    assert done.argv[-2:] == ["exec", "hi"]
+    assert done.warnings == []
+
+
+@pytest.mark.parametrize("option", ["-s", "--sandbox=read-only", "--full-auto"])
+def test_codex_own_sandbox_option_replaces_the_profile_with_a_warning(tmp_path: Path, option: str) -> None:
+    """A legacy sandbox option of the user's wins in Codex: no profile added, a warning says so."""
+    done = _codex(tmp_path, "exec", option, "danger-full-access")
+    assert not any(w.startswith("default_permissions") for w in done.argv)
+    assert len(done.warnings) == 1
+    assert option.split("=")[0] in done.warnings[0]
