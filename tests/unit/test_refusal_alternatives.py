@@ -16,8 +16,8 @@ from kro.shims.model import Pins
 
 # After the "why", an instruction: a verb telling the caller what to do, or a command to run.
 _ALTERNATIVE = re.compile(
-    r"(?:[;:,(]|\bso|\bthen|\binstead) +(?:e\.g\. )?(?:use|drop|ask|pass|run|read|name|list|select|put|"
-    r"retype|send|compare|get|fetch|describe|check|write|quote|give|keep|try|add|see)\b"
+    r"(?:[;:,] +|\( *|\bso +|\bthen +|\binstead +)(?:e\.g\. )?(?:use|drop|ask|pass|run|read|name|list|select|put|"
+    r"retype|send|compare|get|fetch|describe|check|write|quote|give|keep|try|add|see|fix)\b"
     r"|'kubectl [a-z]|'kubetail [a-z]",
     re.IGNORECASE,
 )
@@ -63,6 +63,27 @@ def test_every_kubetail_refusal_names_an_alternative(argv: list[str], rule: str)
     assert has_alternative(decision.reason), decision.reason
 
 
+# Mutations an approvals session refuses to queue (kro/approvals/scope.py), each with its approval.* rule.
+APPROVAL_CASES = [
+    pytest.param(["label", "pod", "web", "a=b", "--server=https://127.0.0.1:1"], R.APPROVAL_IDENTITY,
+                 id="approval.identity"),
+    pytest.param(["annotate", "pod", "web", "a=b", "-f", "x.yaml"], R.APPROVAL_LOCAL_INPUT,
+                 id="approval.local-input"),
+    pytest.param(["label", "pod", "web", "a=b", "--field-manager=x"], R.APPROVAL_FLAG, id="approval.flag"),
+    pytest.param(["edit", "deploy/web"], R.APPROVAL_SCOPE, id="approval.scope"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("argv", "rule"), APPROVAL_CASES)
+def test_every_approval_refusal_names_an_alternative(argv: list[str], rule: str) -> None:
+    from kro.approvals.scope import not_queued
+
+    inv, decision = decide_argv("kubectl", argv, Pins(context="prod"))
+    refused = not_queued(inv, decision)
+    assert refused is not None and refused.rule == rule, refused
+    assert has_alternative(refused.reason), refused.reason
+
+
 def _blocked_api() -> list[Any]:
     return [c for c in API_CASES if c.values[4] != R.ALLOWED]  # type: ignore[attr-defined]
 
@@ -79,8 +100,11 @@ def test_every_rule_is_exercised_here() -> None:
     """A new rule id must show up in one of the tables above, so its reason is checked too."""
     seen = {c.values[1] for c in _blocked_kubectl()} | {c.values[1] for c in KUBETAIL_CASES}  # type: ignore[attr-defined]
     seen |= {c.values[4] for c in _blocked_api()}  # type: ignore[attr-defined]
+    seen |= {c.values[1] for c in APPROVAL_CASES}  # type: ignore[attr-defined]
     rules = {v for k, v in vars(R).items() if k.isupper() and isinstance(v, str) and "." in v}
     unexercised = {R.EMPTY, R.API_ACCESS_REVIEW}  # no decision carries them (docs/policy.md)
+    # the proxy's own answers, not policy decisions (tests/integration/test_api_proxy*.py check them)
+    unexercised |= {R.API_AUTH, R.API_BODY, R.API_BOUND, R.API_REWRITE, R.API_UPSTREAM}
     assert rules - unexercised - seen == set()
 
 
