@@ -16,8 +16,8 @@ from kro.shims.model import Pins
 
 # After the "why", an instruction: a verb telling the caller what to do, or a command to run.
 _ALTERNATIVE = re.compile(
-    r"(?:[;:,] +|\( *|\bso +|\bthen +|\binstead +)(?:e\.g\. )?(?:use|drop|ask|pass|run|read|name|list|select|put|"
-    r"retype|send|compare|get|fetch|describe|check|write|quote|give|keep|try|add|see|fix)\b"
+    r"(?:[;:,] +|\( *|\bso +|\bthen +|\binstead +)(?:e\.g\. )?"
+    r"(?:use|drop|ask|pass|run|read|name|list|select|put|retype|send|compare|get|fetch|describe|check|write|quote|give|keep|try|add|see|fix)\b"
     r"|'kubectl [a-z]|'kubetail [a-z]",
     re.IGNORECASE,
 )
@@ -80,7 +80,8 @@ def test_every_approval_refusal_names_an_alternative(argv: list[str], rule: str)
 
     inv, decision = decide_argv("kubectl", argv, Pins(context="prod"))
     refused = not_queued(inv, decision)
-    assert refused is not None and refused.rule == rule, refused
+    assert refused is not None
+    assert refused.rule == rule, refused
     assert has_alternative(refused.reason), refused.reason
 
 
