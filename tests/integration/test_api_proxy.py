@@ -28,7 +28,7 @@ from kro.democluster.fixture import FAKE_SA_TOKEN, FAKE_SECRET_PASSWORD
 from kro.democluster.server import DemoCluster
 from kro.democluster.testing import DemoHandle
 from kro.sandbox import kubeconfig as kc
-from kro.sandbox.proxy import tls
+from kro.sandbox.proxy import server, tls
 from kro.sandbox.proxy.server import ProxyHandle, start
 from kro.sandbox.session_dir import find_real
 from kro.shims.api_policy import ApiPins
@@ -597,3 +597,30 @@ def test_a_client_that_leaves_ends_its_stream_at_once(
     watches = [r for r in calls_of(tmp_path / "audit.jsonl") if r["path"] == path]
     assert len(watches) == 5
     assert {(r["status"], r["error"]) for r in watches} == {(200, "the client went away")}
+
+
+@pytest.mark.parametrize(
+    "sent",
+    [
+        pytest.param(b"", id="nothing"),
+        pytest.param(b"GET /version HTTP/1.1\r\nHost: x\r\n", id="half-a-head"),
+    ],
+)
+def test_a_client_that_sends_no_request_is_let_go(
+    token_demo: DemoHandle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sent: bytes
+) -> None:
+    """A connection without a whole request head is closed after the client idle bound (1 s here)."""
+    monkeypatch.setattr(server, "CLIENT_IDLE_TIMEOUT", 1)
+    with _proxy(token_demo, tmp_path) as handle:
+        ca = tmp_path / "proxy-ca.crt"
+        ca.write_bytes(handle.ca)
+        host, port = handle.url.removeprefix("https://").split(":")
+        tls_ctx = ssl.create_default_context(cafile=str(ca))
+        with (
+            socket.create_connection((host, int(port)), timeout=10) as raw,
+            tls_ctx.wrap_socket(raw, server_hostname=host) as conn,
+        ):
+            started = time.monotonic()
+            conn.sendall(sent)
+            assert conn.recv(1) == b""
+            assert 0.5 < time.monotonic() - started < 5
