@@ -11,7 +11,9 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+import h11
 import uvicorn
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from kro.sandbox.proxy import tls
 from kro.sandbox.proxy.app import DEFAULT_BOUND, ProxyApp, Settings
@@ -21,7 +23,36 @@ from kro.shims.audit import AuditLog
 from kro.shims.errors import ConfigError
 
 _START_TIMEOUT = 30.0
-CLIENT_IDLE_TIMEOUT = 120  # a client connection with no request for this long is closed
+CLIENT_IDLE_TIMEOUT = 120  # a client connection with no whole request head for this long is closed
+
+
+class _Protocol(H11Protocol):
+    """uvicorn's HTTP/1.1, plus a bound on a client that connects (or finishes a request) and then sends no
+    whole request head: uvicorn's keep-alive timer starts only after a response and stops at any byte."""
+
+    _head_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        self._arm()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+        super().connection_lost(exc)
+
+    def _arm(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+        self._head_timer = self.loop.call_later(CLIENT_IDLE_TIMEOUT, self._no_head)
+
+    def _no_head(self) -> None:
+        if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
+            self.transport.close()
 
 
 @dataclass
@@ -89,7 +120,7 @@ def start(
         log_level="critical",
         access_log=False,
         ws="none",
-        http="h11",
+        http=_Protocol,
         timeout_graceful_shutdown=1,
         timeout_keep_alive=CLIENT_IDLE_TIMEOUT,
         server_header=False,

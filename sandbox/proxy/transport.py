@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import ssl
 from typing import Any
 
 import h2.errors
@@ -162,9 +163,12 @@ class Transport:
 
 
 def _cause(exc: BaseException) -> str:
-    """The OS's words for a failed connect ("Connection refused"), else the exception's own."""
+    """TLS's words for a failed handshake, the OS's for a failed connect ("Connection refused"), else the
+    exception's own."""
     seen: BaseException | None = exc
     while seen is not None:
+        if isinstance(seen, ssl.SSLError):
+            return str(seen)
         if isinstance(seen, OSError) and seen.errno:
             return os.strerror(seen.errno)
         seen = seen.__cause__ or seen.__context__

@@ -6,8 +6,10 @@ Prints:
   envelope (objects redacted), kubectl's default chunking and --chunk-size=0; envelope time / plain time;
 - watch event latency: server send to client receipt, straight vs through the proxy (streamed and scrubbed);
 - a cluster 20 ms away (a relay delaying each direction by 10 ms, on 127.0.0.1): bare kubectl vs
-  kubectl through the proxy vs through `kubectl proxy`.
-Run: .venv/bin/python tests/bench/bench_proxy.py [--runs 15] [--pods 5000] [--envtest]
+  kubectl through the proxy vs through `kubectl proxy`;
+- (--envtest) 50 watches abandoned by their clients, then 100 reads: how long each read takes, and the
+  proxy's descriptors before and after.
+Run: .venv/bin/python tests/bench/bench_proxy.py [--runs 15] [--pods 5000] [--envtest] [--only-abandoned]
 (--envtest: the relay figures against a real kube-apiserver too, HTTP/2 and TLS; needs KUBEBUILDER_ASSETS)
 """
 
@@ -394,6 +396,49 @@ def far_cluster(
     )
 
 
+def _drop_watch(info: dict[str, Any], base: Path, path: str) -> None:
+    """Open a watch through the proxy, read its first byte, and go away without a word.
+
+    (As client-go does, ask for bookmarks: without them kube-apiserver sends a watch's head only after ~3 s.)
+    """
+    ca = base / "proxy-ca.crt"
+    ca.write_bytes(base64.b64decode(info["ca"]))
+    host, port = info["url"].removeprefix("https://").split(":")
+    tls = ssl.create_default_context(cafile=str(ca))
+    with (
+        socket.create_connection((host, int(port)), timeout=30) as raw,
+        tls.wrap_socket(raw, server_hostname=host) as conn,
+    ):
+        conn.sendall(
+            f"GET {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {info['token']}\r\n\r\n".encode()
+        )
+        assert conn.recv(1)
+
+
+def abandoned_watches(base: Path, doc: dict[str, Any], context: str, watches: int, reads: int) -> None:
+    """`watches` watches dropped by their clients (HTTP/2 upstream), then `reads` kubectl gets, timed."""
+    with proxy_process(minified(doc, context), base) as info:
+        cache = base / "abandon-cache"
+        kubectl(info["kubeconfig"], cache, "get", "pods", "-n", "shop")
+        idle = len(os.listdir(f"/proc/{info['pid']}/fd"))
+        started = time.perf_counter()
+        for n in range(watches):
+            kind = ("pods", "deployments", "events")[n % 3]
+            group = "/apis/apps/v1" if kind == "deployments" else "/api/v1"
+            _drop_watch(info, base, f"{group}/namespaces/shop/{kind}?watch=1&allowWatchBookmarks=true")
+        dropping = time.perf_counter() - started
+        took = [kubectl(info["kubeconfig"], cache, "get", "pods", "-n", "shop") for _ in range(reads)]
+        time.sleep(1)
+        after = len(os.listdir(f"/proc/{info['pid']}/fd"))
+    took.sort()
+    median, p95 = statistics.median(took) * 1000, took[int(len(took) * 0.95) - 1] * 1000
+    print(
+        f"real kube-apiserver, {watches} abandoned watches ({dropping:.1f} s) then {reads} `kubectl get "
+        f"pods`: median {median:.0f} ms, p95 {p95:.0f} ms, max {took[-1] * 1000:.0f} ms; proxy descriptors "
+        f"{idle} idle, {after} after"
+    )
+
+
 def envtest(base: Path, runs: int) -> None:
     """The relay figures against a real kube-apiserver (TLS, HTTP/2), when KUBEBUILDER_ASSETS is set."""
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))
@@ -401,6 +446,7 @@ def envtest(base: Path, runs: int) -> None:
 
     with start_cluster(Path(os.environ["KUBEBUILDER_ASSETS"]), base / "envtest") as cluster:
         doc = yaml.safe_load(cluster.kubeconfig.read_text())
+        abandoned_watches(base, doc, ADMIN_CONTEXT, 50, 100)
         far_cluster(base, doc, ADMIN_CONTEXT, ("get", "pods", "-n", "shop"), runs, "real kube-apiserver")
 
 
@@ -412,9 +458,18 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--pods", type=int, default=5000)
     parser.add_argument("--envtest", action="store_true")
+    parser.add_argument("--only-abandoned", action="store_true", help="just the abandoned-watches figure")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="kro-bench-proxy-") as tmp:
         base = Path(tmp)
+        if args.only_abandoned:
+            sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))
+            from envtest_cluster import ADMIN_CONTEXT, start_cluster
+
+            with start_cluster(Path(os.environ["KUBEBUILDER_ASSETS"]), base / "envtest") as cluster:
+                doc = yaml.safe_load(cluster.kubeconfig.read_text())
+                abandoned_watches(base, doc, ADMIN_CONTEXT, 50, 100)
+            return
         with DemoCluster(port=0, token=TOKEN) as demo:
             latency(demo, base, args.runs)
             far_cluster(

@@ -167,7 +167,11 @@ ABANDON = textwrap.dedent(
         resp.read(1)  # the first event's first byte: the watch is open
         time.sleep(1)
         resp.close()
+    # a live, quiet watch beside the reads: it must not hold up the answers of others
+    live = subprocess.Popen(["kubectl", "get", "pods", "-n", ns, "-w"], stdout=subprocess.DEVNULL)
     reads = [run("kubectl", "get", "pods", "-n", ns, timeout=30) for _ in range(20)]
+    live.kill()
+    live.wait()
     json.dump({
         "abandoned": [(round(t, 2), d.returncode, d.stderr[-300:]) for t, d in abandoned],
         "reads": [(round(t, 2), d.returncode, d.stdout.count("api-"), d.stderr[-300:]) for t, d in reads],
@@ -192,8 +196,8 @@ def _await_file(path: Path, proc: subprocess.Popen[str], seconds: float) -> None
 
 def test_abandoned_streams_leave_the_session_responsive(real_cluster: RealCluster, tmp_path: Path) -> None:
     """kubectl wait and rollout status timeouts, get -w killed, curl and the Python client dropping a watch
-    (each twice), then 20 reads: each under 5 s (no stall), and kro-run's descriptors and threads are back
-    at their idle level (every abandoned upstream stream was closed)."""
+    (each twice), then 20 reads beside a live `get -w`: each under 5 s (no stall), and kro-run's descriptors
+    and threads are back at their idle level (every abandoned upstream stream was closed)."""
     (tmp_path / "abandon.py").write_text(ABANDON)
     run = KroRun(real_cluster, tmp_path)
     cmd = [sys.executable, str(tmp_path / "abandon.py"), str(tmp_path), SEEDED_NAMESPACE]

@@ -28,7 +28,7 @@ from kro.democluster.fixture import FAKE_SA_TOKEN, FAKE_SECRET_PASSWORD
 from kro.democluster.server import DemoCluster
 from kro.democluster.testing import DemoHandle
 from kro.sandbox import kubeconfig as kc
-from kro.sandbox.proxy import tls
+from kro.sandbox.proxy import server, tls
 from kro.sandbox.proxy.server import ProxyHandle, start
 from kro.sandbox.session_dir import find_real
 from kro.shims.api_policy import ApiPins
@@ -603,3 +603,75 @@ def test_a_cluster_that_goes_away_is_infra_in_kros_words(tmp_path: Path, when: s
     assert failed["message"].startswith("Error from server (InternalError)"), failed["message"]
     assert "kro: cannot reach the API server" in failed["message"]
     assert "memcache" not in failed["message"]
+
+
+def _drop_after_head(handle: ProxyHandle, tmp: Path, path: str) -> None:
+    """Open a request through the proxy, read its head's first byte, and go away without a word."""
+    ca = tmp / "proxy-ca.crt"
+    ca.write_bytes(handle.ca)
+    host, port = handle.url.removeprefix("https://").split(":")
+    tls_ctx = ssl.create_default_context(cafile=str(ca))
+    with (
+        socket.create_connection((host, int(port)), timeout=10) as raw,
+        tls_ctx.wrap_socket(raw, server_hostname=host) as conn,
+    ):
+        conn.sendall(
+            f"GET {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {handle.token}\r\n\r\n".encode()
+        )
+        assert conn.recv(1)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        pytest.param("/api/v1/namespaces/demo/pods?watch=1", id="watch.streamed"),
+        pytest.param("/api/v1/namespaces/demo/secrets?watch=1", id="watch.scrubbed-per-event"),
+    ],
+)
+def test_a_client_that_leaves_ends_its_stream_at_once(
+    token_demo: DemoHandle, tmp_path: Path, path: str
+) -> None:
+    """Dropped watches (the demo cluster holds each 6 s) leave no flow, task or upstream stream behind."""
+    with _proxy(token_demo, tmp_path) as handle:
+        with _client(handle, tmp_path) as client:
+            assert client.get("/api/v1/namespaces/demo/pods").status_code == 200
+        while handle.state()["flows"]:  # the last answer's outcome record is being written
+            time.sleep(0.01)
+        idle = handle.state()
+        started = time.monotonic()
+        for _ in range(5):
+            _drop_after_head(handle, tmp_path, path)
+        while handle.state() != idle and time.monotonic() - started < 3:
+            time.sleep(0.02)
+        assert handle.state() == idle, "every dropped watch ended before the server ended it (6 s)"
+        assert time.monotonic() - started < 3
+    watches = [r for r in calls_of(tmp_path / "audit.jsonl") if r["path"] == path]
+    assert len(watches) == 5
+    assert {(r["status"], r["error"]) for r in watches} == {(200, "the client went away")}
+
+
+@pytest.mark.parametrize(
+    "sent",
+    [
+        pytest.param(b"", id="nothing"),
+        pytest.param(b"GET /version HTTP/1.1\r\nHost: x\r\n", id="half-a-head"),
+    ],
+)
+def test_a_client_that_sends_no_request_is_let_go(
+    token_demo: DemoHandle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sent: bytes
+) -> None:
+    """A connection without a whole request head is closed after the client idle bound (1 s here)."""
+    monkeypatch.setattr(server, "CLIENT_IDLE_TIMEOUT", 1)
+    with _proxy(token_demo, tmp_path) as handle:
+        ca = tmp_path / "proxy-ca.crt"
+        ca.write_bytes(handle.ca)
+        host, port = handle.url.removeprefix("https://").split(":")
+        tls_ctx = ssl.create_default_context(cafile=str(ca))
+        with (
+            socket.create_connection((host, int(port)), timeout=10) as raw,
+            tls_ctx.wrap_socket(raw, server_hostname=host) as conn,
+        ):
+            started = time.monotonic()
+            conn.sendall(sent)
+            assert conn.recv(1) == b""
+            assert 0.5 < time.monotonic() - started < 5

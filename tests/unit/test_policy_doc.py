@@ -36,3 +36,12 @@ def test_code_rules_found() -> None:
     # Guard the extraction itself: the rule families of the policy are all there.
     families = {r.split(".")[0] for r in _code_rules()}
     assert {"allowed", "input", "parse", "global", "verb", "read", "secret", "kubetail"} <= families
+
+
+def test_the_proxy_names_rules_only_through_rules_py() -> None:
+    """No rule id written as a literal in sandbox/proxy/ (where the docs-sync test would not see it)."""
+    proxy = Path(__file__).resolve().parents[2] / "sandbox" / "proxy"
+    ids = _code_rules() - {rules.ALLOWED}
+    for path in sorted(proxy.glob("*.py")):
+        text = path.read_text()
+        assert [r for r in ids if f'"{r}"' in text or f"'{r}'" in text] == [], path.name
