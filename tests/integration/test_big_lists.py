@@ -94,7 +94,7 @@ def test_twenty_thousand_pods_in_envelope_mode(big_cluster: DemoHandle, tmp_path
     (tmp_path / "run").mkdir(mode=0o700)
     session = KroSession(big_cluster, tmp_path)
     plain, plain_s, plain_peak = timed_run(session, "plain")
-    env_out, env_s, env_peak = timed_run(session, "envelope", ("--request-timeout", "10"))
+    env_out, env_s, env_peak = timed_run(session, "envelope")
     answer = envelope(env_out)
     assert answer["status"] == "ok", answer
     whole = spilled(answer).read_bytes()
