@@ -68,8 +68,11 @@ def max_calls(limit: int | None = None) -> int:
 
 def call_bound(session: Session) -> float:
     """The longest a brokered call may run: the session's own bound (plus stopping it), or PLAIN_BOUND_S."""
-    if session.output == "envelope":
-        return max(session.request_timeout, session.stream_seconds, session.call_timeout) + 15.0
+    if session.output == "envelope":  # a call still making progress may run to the pipeline's total cap
+        from kro.shims.pipeline import TOTAL_CAP_S
+
+        total = session.call_timeout or max(TOTAL_CAP_S, session.request_timeout)
+        return max(total, session.stream_seconds) + 15.0
     return session.call_timeout + 15.0 if session.call_timeout else PLAIN_BOUND_S
 
 

@@ -137,17 +137,30 @@ _UNBOUNDED = 86400.0 * 20  # poll() takes at most 2**31 ms
 _PROBE_S = 1.0  # how often a silent tool's received bytes are looked at
 
 
-def received(pid: int) -> int | None:
-    """Bytes the process has read so far (sockets included), None where the system does not say.
+_BUSY = 0.01  # a tool using more than 1% of a CPU is working (an idle, waiting kubectl uses about 0.01%)
 
-    kubectl prints `-o json` only once the whole list has arrived, so its stdout alone cannot tell a
-    big list still downloading from a hung call; what it has read can (Linux: /proc/PID/io rchar).
+
+def activity(pid: int) -> tuple[int, float] | None:
+    """Bytes the process has read so far (sockets included) and its CPU seconds; None where unknown.
+
+    kubectl prints `-o json` only once the whole list has arrived and been decoded, so its stdout alone
+    cannot tell a big list still downloading or decoding from a hung call; these can (Linux: /proc).
     """
     try:
         with open(f"/proc/{pid}/io", "rb") as handle:
-            return int(handle.read().split(b"\n", 1)[0].split()[1])
+            read = int(handle.read().split(b"\n", 1)[0].split()[1])
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            fields = handle.read().rsplit(b")", 1)[1].split()
+        return read, (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     except (OSError, ValueError, IndexError):
         return None
+
+
+def _progressed(before: tuple[int, float] | None, now: tuple[int, float] | None, seconds: float) -> bool:
+    """Whether the tool read more, or worked (CPU over _BUSY of the `seconds` between the two looks)."""
+    if before is None or now is None:
+        return False
+    return now[0] != before[0] or now[1] - before[1] > max(_BUSY * seconds, 0.02)
 
 
 def run_captured(
@@ -179,9 +192,9 @@ def run_captured(
     )  # fmt: skip
     assert proc.stdout is not None
     assert proc.stderr is not None
-    last = probed = time.monotonic()  # the last progress; the last look at what the tool has read
+    last = probed = time.monotonic()  # the last progress; the last look at what the tool has done
     deadline = last + (_UNBOUNDED if seconds is None else seconds)
-    seen = received(proc.pid) if idle is not None else None
+    seen = activity(proc.pid) if idle is not None else None
     stderr = bytearray()
     stopped = timed_out = stalled = False
     with selectors.DefaultSelector() as sel:
@@ -195,9 +208,10 @@ def run_captured(
                 break
             if idle is not None:
                 if now - probed >= _PROBE_S or now - last >= idle:
-                    probed, got = now, received(proc.pid)
-                    if got is not None and got != seen:
-                        seen, last = got, now
+                    got = activity(proc.pid)
+                    if _progressed(seen, got, now - probed):
+                        last = now
+                    probed, seen = now, got
                 if now - last >= idle:
                     timed_out = stalled = True
                     break

@@ -175,6 +175,8 @@ def _bound(session: Session, inv: Invocation, sink: Sink, stream: bool) -> tuple
     bound: float | None = None
     by = ""
     if sink.bounded:  # a call still making progress runs on to the total cap (its stall bound: _idle)
+        if not stream and session.call_timeout:
+            return session.call_timeout, "--call-timeout", stream  # the cap, shorter or longer
         bound, by = (session.stream_seconds, "--stream-seconds") if stream else (
             max(TOTAL_CAP_S, session.request_timeout), TOTAL_CAP_BY)  # fmt: skip
     else:

@@ -26,6 +26,21 @@ def _fds(pid: int) -> int:
     return len(os.listdir(f"/proc/{pid}/fd"))
 
 
+def _settled_fds(pid: int, seconds: float = 10.0) -> int:
+    """kro-run's descriptor count once no call is in flight: a round's last calls have answered the client
+    but the broker may still be closing them, which only adds descriptors; the lowest count seen until the
+    count has held still for half a second (or `seconds` have passed)."""
+    last = lowest = _fds(pid)
+    steady = 0
+    deadline = time.monotonic() + seconds
+    while steady < 25 and time.monotonic() < deadline:
+        time.sleep(0.02)
+        now = _fds(pid)
+        steady = steady + 1 if now == last else 0
+        last, lowest = now, min(lowest, now)
+    return lowest
+
+
 Rounds = tuple[list[str], list[int], subprocess.CompletedProcess[str]]
 
 
@@ -53,7 +68,7 @@ def _run_rounds(confined: Confined, calls: int, rounds: int, threads: int, argv:
             err = proc.stderr.read() if proc.poll() is not None and proc.stderr else ""
             assert line.startswith(f"round {i}"), line + err
             lines.append(line.strip())
-            fds.append(_fds(proc.pid))
+            fds.append(_settled_fds(proc.pid))
             (confined.work / f"go-{i}").touch()
         out, err = proc.communicate(timeout=120)
     finally:
