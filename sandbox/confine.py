@@ -29,7 +29,7 @@ import yaml
 
 from kro.sandbox import kubeconfig as kc
 from kro.sandbox import protected_paths as pp
-from kro.sandbox import seccomp, session_dir
+from kro.sandbox import seccomp, session_dir, stand_ins
 from kro.sandbox.broker import Broker
 from kro.sandbox.confine_env import BOX, sandbox_env
 from kro.sandbox.platform import confine_engine, descendants
@@ -249,9 +249,9 @@ def bwrap_args(bwrap: str, layout: Layout, box: Path, empty: Path) -> list[str]:
             args += ["--bind", entry.path, entry.path]
         elif entry.how == pp.PRIVATE and entry.is_dir:
             args += ["--tmpfs", entry.path]
-        elif entry.how == pp.PRIVATE:  # the session's copy (make_placeholders)
-            args += ["--bind", private_copy(box, entry.path), entry.path]
-        else:  # read-only; a placeholder exists on the host by now (make_placeholders)
+        elif entry.how == pp.PRIVATE:  # the session's copy (stand_ins.make)
+            args += ["--bind", stand_ins.private_copy(box, entry.path), entry.path]
+        else:  # read-only; a placeholder exists on the host by now (stand_ins.make)
             args += ["--ro-bind", entry.path, entry.path]
     done = {e.path for e in layout.protected}
     for path in layout.ro_in_rw:
@@ -351,7 +351,7 @@ def run_confined(session: Session, env: dict[str, str], tool_env: dict[str, str]
         )
     layout = plan(session, env, opts)
     args = bwrap_args(opts.bwrap, layout, box, empty)
-    made = make_placeholders(layout.protected, box)
+    held = stand_ins.make(layout.protected, box, cache_root() / "stand-ins")
     try:
         probe(args, inside)
         if session.env.get("PATH"):
@@ -367,47 +367,4 @@ def run_confined(session: Session, env: dict[str, str], tool_env: dict[str, str]
 
             return supervisor.run(start, forward_inside)
     finally:
-        remove_placeholders(made)
-
-
-def private_copy(box: Path, path: str) -> str:
-    """Where the session's copy of a PRIVATE file lives (beside the box, outside the sandbox's view)."""
-    return str(box.parent / "private" / path.strip("/").replace("/", "%"))
-
-
-def make_placeholders(entries: tuple[pp.Protected, ...], box: Path) -> list[pp.Protected]:
-    """Create each absent protected path on the host as its stand-in (bound read-only inside): a file
-    holding what git reads when it is absent (commondir '.'), or an empty directory; the ones made.
-    A PRIVATE file gets its session copy."""
-    made: list[pp.Protected] = []
-    try:
-        for entry in entries:
-            if entry.how == pp.PRIVATE and not entry.is_dir:
-                copy = Path(private_copy(box, entry.path))
-                copy.parent.mkdir(mode=0o700, exist_ok=True)
-                shutil.copyfile(entry.path, copy)
-                os.chmod(copy, 0o600)
-                continue
-            if entry.how != pp.PLACEHOLDER or os.path.lexists(entry.path):
-                continue
-            if entry.is_dir:
-                os.mkdir(entry.path, 0o755)
-            else:
-                fd = os.open(entry.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
-                with os.fdopen(fd, "w") as handle:
-                    handle.write(entry.content)
-            made.append(entry)
-    except OSError as exc:
-        remove_placeholders(made)
-        raise UsageError(f"--confine cannot protect {exc.filename}: {exc.strerror}") from exc
-    return made
-
-
-def remove_placeholders(made: list[pp.Protected]) -> None:
-    """Remove the stand-ins made for this session, deepest first, where they are still as made."""
-    for entry in sorted(made, key=lambda e: e.path.count("/"), reverse=True):
-        with contextlib.suppress(OSError):
-            if entry.is_dir:
-                os.rmdir(entry.path)  # only when empty
-            elif Path(entry.path).read_text() == entry.content:
-                os.unlink(entry.path)
+        stand_ins.release(held)

@@ -33,8 +33,6 @@ PRIVATE = "private"
 # for an absent one: "." makes git take the git dir as its own common dir; an empty config reads as none.
 GIT_FILES: tuple[tuple[str, str], ...] = (("config", ""), ("config.worktree", ""), ("commondir", ".\n"))
 GIT_DIRS = ("hooks", "info")
-# A linked worktree's git dir (.git/worktrees/NAME) also names its checkout.
-WORKTREE_FILES: tuple[tuple[str, str], ...] = (("gitdir", ""),)
 # Project files in a writable root that an agent or editor started there later reads as its own settings
 # (hooks, MCP servers, commands): kept as they are when they exist (no stand-ins in the project).
 PROJECT_FILES: tuple[tuple[str, str], ...] = (
@@ -168,13 +166,10 @@ def repository_entries(root: str) -> list[Protected]:
             found += git_dir_entries(common, "the common git dir of this linked worktree")
         return found
     found = git_dir_entries(dot_git, "the repository's git dir")
-    worktrees = os.path.join(dot_git, "worktrees")
-    for name in sorted(os.listdir(worktrees)) if os.path.isdir(worktrees) else []:
-        wt = os.path.join(worktrees, name)
-        if os.path.isdir(wt):
-            found += git_dir_entries(wt, f"linked worktree {name}'s git dir")
-            found += [e for e in (_entry(os.path.join(wt, n), f"linked worktree {name}: {n}", is_dir=False,
-                                         content=c) for n, c in WORKTREE_FILES) if e is not None]  # fmt: skip
+    # The linked worktrees' git dirs, whole: their checkouts are elsewhere (git there is the user's, later),
+    # and a new one (`git worktree add`) would be a git dir the agent wrote.
+    worktrees = _entry(os.path.join(dot_git, "worktrees"), "linked worktrees' git dirs", is_dir=True)
+    found += [worktrees] if worktrees is not None else []
     subs = _submodule_dirs(dot_git, MAX_SUBMODULES + 1)
     if len(subs) > MAX_SUBMODULES:  # past what is worth a mount each: the whole tree read-only instead
         found.append(Protected(os.path.join(dot_git, "modules"), READ_ONLY, "submodule git dirs", True))

@@ -67,6 +67,12 @@ def test_queued_approved_once_result_returned_once_then_queued_anew(kro_session:
     assert [r["id"] for r in pending(kro_session.env())] == [n]
     assert writes(cluster.requests()[before:]) == [], "nothing reached the server before the approval"
 
+    looked = kro(kro_session.env(), "approve", str(n))  # no terminal, no --yes: the user only looks
+    assert looked.returncode == 1
+    assert "will run:     kubectl scale --context=kro-demo --namespace=demo deploy/web" in looked.stdout
+    assert "no terminal to ask on, so nothing was sent to the cluster" in looked.stderr
+    assert cluster.requests()[before:] == [], "looking sent nothing at all, not even a GET"
+
     approved = kro(kro_session.env(), "approve", str(n), "--yes")
     assert "agent asked:  kubectl scale deploy/web --replicas=3" in approved.stdout
     assert (

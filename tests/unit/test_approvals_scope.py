@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from kro.approvals import scope
@@ -223,3 +226,24 @@ def test_targets_and_precondition(argv: list[str], targets: list[str], precondit
     inv, _ = decide_argv("kubectl", argv, Pins("prod"))
     assert scope.targets(inv) == targets
     assert scope.precondition(inv, targets, "7") == precondition
+
+
+def _doc_allowlist() -> dict[tuple[str, ...], frozenset[str]]:
+    """docs/policy.md's table of the flags an approved request carries, by command."""
+    text = (Path(__file__).resolve().parents[2] / "docs" / "policy.md").read_text()
+    table = text.split("| command | flags carried |", 1)[1].split("\n\n", 1)[0]
+    found: dict[tuple[str, ...], frozenset[str]] = {}
+    for line in table.splitlines()[2:]:
+        commands, flags = (cell.strip() for cell in line.strip().strip("|").split("|"))
+        if commands.startswith("anything else"):
+            continue
+        names = frozenset(re.findall(r"`--([a-z-]+)`", flags))
+        for command in commands.split(", "):
+            words = command.replace(" …", "").replace(" approve/deny", "").split()
+            found[tuple(words)] = names
+    return found
+
+
+def test_docs_list_the_allowlist() -> None:
+    """docs/policy.md ("Approvals: what an approved mutation runs") names exactly the flags carried."""
+    assert _doc_allowlist() == scope.ALLOWED_FLAGS

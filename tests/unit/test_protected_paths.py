@@ -35,15 +35,13 @@ REPO = {".git/HEAD": "ref: refs/heads/main\n", ".git/config": "[core]\n", ".git/
             REPO,
             {".git": pp.PIN, ".git/config": pp.READ_ONLY, ".git/hooks": pp.READ_ONLY,
              ".git/commondir": pp.PLACEHOLDER, ".git/config.worktree": pp.PLACEHOLDER,
-             ".git/info": pp.PLACEHOLDER},
+             ".git/info": pp.PLACEHOLDER, ".git/worktrees": pp.PLACEHOLDER},
             id="repository",
         ),
         pytest.param(
             {**REPO, ".git/worktrees/wt/HEAD": "x\n", ".git/worktrees/wt/commondir": "../..\n",
              ".git/worktrees/wt/gitdir": "/elsewhere/.git\n"},
-            {".git/worktrees/wt": pp.PIN, ".git/worktrees/wt/commondir": pp.READ_ONLY,
-             ".git/worktrees/wt/gitdir": pp.READ_ONLY, ".git/worktrees/wt/config.worktree": pp.PLACEHOLDER,
-             ".git/worktrees/wt/hooks": pp.PLACEHOLDER},
+            {".git/worktrees": pp.READ_ONLY, ".git/worktrees/wt": None, ".git/worktrees/wt/commondir": None},
             id="linked-worktree-git-dirs",
         ),
         pytest.param(
