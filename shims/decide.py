@@ -19,14 +19,16 @@ def parse_argv(tool: str, argv: Sequence[str]) -> Invocation:
 
 
 def decide_invocation(inv: Invocation, pins: Pins) -> Decision:
-    """Apply the tool's policy to a parsed invocation."""
+    """Apply the tool's policy to a parsed invocation; the decision names the verb and resource as fields."""
     if inv.tool == "kubetail":
         from kro.shims.policy_kubetail import decide as decide_kubetail
 
         return decide_kubetail(inv, pins)
     from kro.shims.policy import decide
+    from kro.shims.policy_reads import resource_types
 
-    return decide(inv, pins)
+    named = [t.strip().lower() for t in resource_types(inv.positionals + inv.after_dash) if t.strip()]
+    return decide(inv, pins)._replace(resource=named[0] if named else None)
 
 
 def decide_argv(tool: str, argv: Sequence[str], pins: Pins) -> tuple[Invocation, Decision]:

@@ -66,6 +66,7 @@ class Decision(NamedTuple):
     rule: str
     reason: str
     verb: str | None
+    resource: str | None = None  # the first resource type the call names (kubectl), as typed, lower-cased
 
     def as_dict(self) -> dict[str, object]:
         """The JSON object `kro check --json` and `--batch` print (README "kro check")."""

@@ -58,7 +58,9 @@ class Runner:
         if failure is not None:
             if spec.shape == "can_i" and _says_no(outcome):
                 return replies.can_i(_answer(outcome))
-            return replies.error(failure.kind, failure.message, failure.rule, outcome.context)
+            decision = outcome.decision if failure.kind == "policy" else None
+            return replies.error(failure.kind, failure.message, failure.rule, outcome.context,
+                                 decision and decision.verb, decision and decision.resource)  # fmt: skip
         if spec.shape == "object":
             return replies.json_object(_answer(outcome))
         return _SIMPLE[spec.shape](_answer(outcome))

@@ -88,3 +88,5 @@ class ErrorOut(BaseModel):
     message: str
     rule: str | None = None
     kube_context: str | None = None
+    verb: str | None = Field(None, description="the kubectl verb the policy judged (policy errors)")
+    resource: str | None = Field(None, description="the resource type the call named (policy errors)")

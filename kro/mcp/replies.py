@@ -110,9 +110,12 @@ def _add_note(meta: dict[str, Any], note: str) -> None:
     meta["agent_context"] = " ".join(p for p in (meta.get("agent_context"), note) if p)
 
 
-def error(kind: str, message: str, rule: str | None, kube_context: str | None) -> Reply:
-    """A blocked or failed call as an isError result naming kind, rule and message."""
-    out = ErrorOut(kind=kind, message=message, rule=rule, kube_context=kube_context)  # type: ignore[arg-type]
+def error(kind: str, message: str, rule: str | None, kube_context: str | None, verb: str | None = None,
+          resource: str | None = None) -> Reply:  # fmt: skip
+    """A blocked or failed call as an isError result naming kind, rule and message (and, when the policy
+    refused it, the verb and resource it judged: read off the decision, never out of the message)."""
+    out = ErrorOut(kind=kind, message=message, rule=rule, kube_context=kube_context,  # type: ignore[arg-type]
+                   verb=verb, resource=resource)  # fmt: skip
     rule = f" (rule {out.rule})" if out.rule else ""
     return Reply((f"{out.kind} error{rule}: {out.message}",), _payload(out), is_error=True)
 

@@ -74,7 +74,12 @@ def test_kro_serve_tools_answer_against_a_real_apiserver(real_cluster: RealClust
     for result in (pods, deploy, secrets, blocked, other, can_i):
         assert SEEDED_SECRET_VALUE not in _text(result)
     # the calls, each call record with its outcome folded in
-    audit = calls(json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines())
+    records = calls(json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines())
+    audit = [r for r in records if r["tool"] != "api"]
     assert len(audit) == 6
     assert {r["tool"] for r in audit} == {"mcp"}
     assert {r["context"] for r in audit} == {VIEWER_CONTEXT}
+    # kro serve runs behind the session API proxy: the calls that ran kubectl reached the cluster through it
+    api = [r for r in records if r["tool"] == "api"]
+    assert api, "no call went through the session API proxy"
+    assert {r["session"] for r in api} == {r["session"] for r in audit}

@@ -361,6 +361,24 @@ def test_kubectl_read_blocks_with_rule(server: Server, argv: list[str], rule: st
 
 
 @pytest.mark.parametrize(
+    ("argv", "verb", "resource"),
+    [
+        pytest.param(["delete", "pod", "x"], "delete", "pod", id="policy-fields.delete"),
+        pytest.param(["get", "secrets/db-creds", "-o", "yaml"], "get", "secrets", id="policy-fields.secret"),
+        pytest.param(["-n", "get", "delete", "deploy", "web"], "delete", "deploy",
+                     id="policy-fields.flag-value"),
+    ],
+)
+def test_policy_errors_carry_verb_and_resource(
+    server: Server, argv: list[str], verb: str, resource: str
+) -> None:
+    """A refusal's verb and resource are structured fields read off the decision, not out of its text."""
+    out = server.call("kubectl_read", {"argv": argv}).structured_content
+    assert out is not None
+    assert (out["kind"], out["verb"], out["resource"]) == ("policy", verb, resource)
+
+
+@pytest.mark.parametrize(
     ("tool", "args", "kind"),
     [
         pytest.param("get_pod", {"name": "no-such-pod", **DEMO}, "user", id="not-found"),
