@@ -118,8 +118,9 @@ def system_prompt(session: Session) -> str:
         output = (
             "Each kubectl call prints exactly one JSON envelope: status ok with `content`, or status error "
             "with `kind` and `message`. Bulk output is in the file `agent_context` names: read that file "
-            "with jq (e.g. jq -r '.items[].metadata.name' FILE); do not pipe kubectl's JSON into head, jq "
-            "or grep, which cuts the envelope."
+            "with jq (e.g. jq -r '.items[].metadata.name' FILE). A pipe, $(…) or redirect gets the envelope, "
+            "not kubectl's output: to pipe or capture kubectl's own output (redacted, same policy) prefix "
+            "the call with KRO_RAW=1, e.g. KRO_RAW=1 kubectl get pods -o json | jq '.items[]'."
         )
     return (
         f"This is a read-only Kubernetes session through kro ({where}): run kubectl as plain `kubectl …`. "

@@ -4,7 +4,8 @@ Runs in kro-run, outside the sandbox, one thread per call. It admits a connectio
 our uid (SO_PEERCRED), presents the session token and descends from the sandbox's bwrap process; then it
 decides, audits and runs the call through the shim core with the real session, on the client's stdio.
 The request's "output" and "cwd" are informational: the session's output mode applies (an agent cannot
-ask for unredacted output), and the tool runs in kro-run's directory (no allowed call reads local files).
+ask for unredacted output; "plain" from an envelope session is a KRO_RAW=1 call, served plain and
+redacted), and the tool runs in kro-run's directory (no allowed call reads local files).
 Refusals are audited as blocked, rule broker.auth or broker.request.
 
 It cannot be worn down: each call closes what it opened (the passed descriptors, its audit descriptor); at
@@ -37,6 +38,7 @@ from kro.shims.broker_client import MAX_REQUEST, PLAIN_BOUND_S
 from kro.shims.decide import TOOLS
 from kro.shims.errors import RESOURCE_ERRNOS, ExitStatus, KroError, guarded
 from kro.shims.model import Decision
+from kro.shims.raw_output import RAW, raw_call
 from kro.shims.session import Session
 from kro.shims.shim import serve
 
@@ -200,10 +202,11 @@ class Broker:
         try:
             with conn:
                 try:
-                    tool, argv = self._admit(conn, fds)
+                    tool, argv, output = self._admit(conn, fds)
                     stdio = _stdio(fds)
                     io = executor.Passed(*stdio, hangup=conn.fileno(), env=self.env, seconds=self.bound)
-                    session, blocked = self.session, self.blocked
+                    session = raw_call(self.session, {RAW: "1"} if output == "plain" else {})
+                    blocked = self.blocked
                     code = guarded("kro", lambda: serve(session, tool, argv, io, started, blocked), io.err)
                     reply: dict[str, object] = {"exit_code": code}
                 except Refused as refused:
@@ -229,8 +232,8 @@ class Broker:
             self._calls.discard(threading.current_thread())
             self._slots.release()
 
-    def _admit(self, conn: socket.socket, fds: list[int]) -> tuple[str, list[str]]:
-        """Check the peer and read its request; (tool, argv) or Refused."""
+    def _admit(self, conn: socket.socket, fds: list[int]) -> tuple[str, list[str], object]:
+        """Check the peer and read its request; (tool, argv, the output it asks for) or Refused."""
         pid, uid, _ = _PEERCRED.unpack(conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _PEERCRED.size))
         if uid != os.getuid():
             raise Refused("broker.auth", f"connection from uid {uid}, not this session's user")
@@ -246,7 +249,7 @@ class Broker:
             raise Refused("broker.request", f"tool must be one of {', '.join(TOOLS)}")
         if argv is None:
             raise Refused("broker.request", f"argv must be a list of at most {_MAX_ARGS} strings", tool)
-        return tool, argv
+        return tool, argv, request.get("output")
 
     def _audit_refusal(self, refused: Refused, started: float, code: int = ExitStatus.BLOCKED) -> None:
         if self._audit is None:

@@ -39,7 +39,9 @@ def main(tool: str, script: str, argv: list[str]) -> int:
     box = os.path.dirname(os.path.dirname(os.path.realpath(script)))
 
     def body() -> int:
-        session = load_session(os.path.join(box, SESSION_FILE))
+        from kro.shims.raw_output import for_call
+
+        session = for_call(load_session(os.path.join(box, SESSION_FILE)), tool, argv)
         if not session.broker:
             raise ConfigError(f"the session at {box} names no broker; start the agent with kro-run --confine")
         return forward(session.broker, session.broker_token, tool, argv, session.output, session.context,

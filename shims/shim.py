@@ -7,6 +7,7 @@ import time
 
 from kro.shims import executor
 from kro.shims.errors import guarded
+from kro.shims.raw_output import for_call
 from kro.shims.session import SESSION_FILE, Session, load_session
 
 TYPE_CHECKING = False
@@ -50,7 +51,7 @@ def main(
 
     def body() -> int:
         bin_dir = os.path.dirname(os.path.realpath(script))
-        session = load_session(os.path.join(os.path.dirname(bin_dir), SESSION_FILE))
+        session = for_call(load_session(os.path.join(os.path.dirname(bin_dir), SESSION_FILE)), tool, argv)
         if session.broker:
             from kro.shims.broker_client import forward, reply_timeout
 

@@ -52,10 +52,15 @@ def refused_by_hook(run: Run, index: int, command: str, rule: str) -> None:
 
 def test_reads_and_blocked_calls(bench: ClaudeBench) -> None:
     """Plain kubectl reaches the shim (envelopes); the hook refuses a delete and a secret read first."""
-    run = bench.run([READ, LOGS, DELETE, SECRET, "kubectl get pods -A -o json | head -c 100"])
+    raw = "KRO_RAW=1 kubectl get pods -n demo -o json | jq -r '.items[0].metadata.name'"
+    run = bench.run([READ, LOGS, DELETE, SECRET, "kubectl get pods -A -o json | head -c 100", raw])
     assert_safe(run)
     [pods] = envelopes_in(run.results[0])
     assert pods["status"] == "ok"
+    assert "kro: this kubectl call's stdout" not in run.results[0], "Claude's own pipe is not a redirect"
+    # A piped envelope: the model gets kro's stderr line naming the call that works, and that call works.
+    assert "put KRO_RAW=1 before the call: KRO_RAW=1 kubectl get pods -A -o json" in run.results[4]
+    assert run.results[5].strip() == "db-0", run.results[5]
     assert "web-" in pods["content"]
     [logs] = envelopes_in(run.results[1])
     assert "[REDACTED]" in logs["content"]
@@ -65,7 +70,7 @@ def test_reads_and_blocked_calls(bench: ClaudeBench) -> None:
     audited(run, READ.split()[1:], "allowed")
     audited(run, LOGS.split()[1:], "allowed")
     audited(run, ["get", "pods", "-A", "-o", "json"], "allowed")
-    assert len(run.kubectl_records()) == 3, "the refused commands never ran kubectl"
+    assert len(run.kubectl_records()) == 4, "the refused commands never ran kubectl"
 
 
 def test_blocked_delete_through_the_shim(bench: ClaudeBench) -> None:

@@ -60,6 +60,7 @@ def test_codex(bench: ClaudeBench, codex_bin: Path) -> None:
     assert any(p.endswith("/bin") and "session-" in p for p in first_path_entry(run.results[0]))
     [pods] = envelopes_in(run.results[1].split("Output:\n", 1)[1])
     assert pods["status"] == "ok"
+    assert "kro: this kubectl call's stdout" not in run.results[1], "Codex's own pipe is not a redirect"
     [blocked] = envelopes_in(run.results[2].split("Output:\n", 1)[1])
     assert (blocked["kind"], blocked["rule"]) == ("policy", "verb.mutating")
     assert [(r["argv"], r["decision"]) for r in run.kubectl_records()] == [
@@ -97,6 +98,7 @@ def test_gemini(bench: ClaudeBench, gemini_bin: Path) -> None:
     assert "session-" in first_path_entry(run.results[0])[0]
     [pods] = envelopes_in(run.results[1].split("Output: ", 1)[1].rsplit("\nProcess Group", 1)[0])
     assert pods["status"] == "ok"
+    assert "kro: this kubectl call's stdout" not in run.results[1], "Gemini's own pipe is not a redirect"
     assert HOOK_REFUSAL in run.results[2]
     [refusal] = run.hook_records()
     assert (refusal["argv"], refusal["rule"]) == ([DELETE], "verb.mutating")

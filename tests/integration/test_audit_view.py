@@ -135,3 +135,15 @@ def test_follow_prints_calls_as_they_end(kro_session: KroSession) -> None:
     lines = seen.splitlines()
     assert re.search(r"✔ kubectl get pods -n demo .* exit 0, [\d.]+ ms; \d+ API requests$", lines[0]), lines
     assert "✘ kubectl delete pod x" in lines[1], lines
+
+
+def test_plain_calls_show_their_end_when_kro_stays_the_parent(kro_session: KroSession) -> None:
+    """Plain mode with a bound (--call-timeout) keeps the shim as parent: its line has the exit and time."""
+    proc = kro_session.run(
+        "sh", "-c", "kubectl get pods -n demo >/dev/null", options=("--call-timeout", "60s")
+    )
+    assert proc.returncode == 0, proc.stderr
+    [line] = _audit(kro_session.audit_log)
+    assert re.search(
+        r"✔ kubectl get pods -n demo  \(kro-demo\)  exit 0, [\d.]+ ms; \d+ API requests$", line
+    ), line
