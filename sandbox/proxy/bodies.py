@@ -29,7 +29,8 @@ CLIENT_GONE = "the client went away"
 
 
 class Cut(Exception):
-    """The upstream failed after the head was sent with a length: the client connection must be dropped."""
+    """The upstream failed after the head was sent: the client connection is dropped, so the client sees a
+    broken answer, never a short one that looks whole."""
 
 
 @dataclass(frozen=True)
@@ -94,10 +95,12 @@ async def passthrough(resp: httpx.Response, out: list[tuple[str, str]], flow: Fl
         async for chunk in resp.aiter_raw():
             await send({"type": "http.response.body", "body": chunk, "more_body": True})
             flow.sent += len(chunk)
+    except httpx.ReadTimeout as exc:  # the head is out: dropping the connection is how a client learns it
+        flow.ended = idle_refusal().why
+        raise Cut(flow.ended) from exc
     except httpx.HTTPError as exc:
         flow.ended = f"the API server's answer broke off: {exc or type(exc).__name__}"
-        if length:
-            raise Cut(flow.ended) from exc
+        raise Cut(flow.ended) from exc
     await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
