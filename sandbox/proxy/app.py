@@ -122,21 +122,24 @@ class ProxyApp:
         accept = next((v for k, v in req.headers if k == "accept"), None)
         headers = request_headers(req.headers, json_accept(accept) if rewrite else None)
         long = admission.long_stream(req, decision)
-        resp = await self.transport.send(req.method, flow.target, headers, body, stream=True, long=long)
-        flow.status = resp.status_code
-        whole = False
-        try:
-            if rewrite and decision.watch:
-                strategy: bodies.Strategy = bodies.rewrite_events
-            elif rewrite:
-                strategy = bodies.rewrite_whole
-            else:
-                strategy = bodies.passthrough
-            whole = await bodies.pump(
-                strategy, resp, response_headers(resp), flow, send, receive, self.rewriter
-            )
-        finally:
-            await close(resp, whole=whole)
+        if rewrite and decision.watch:
+            strategy: bodies.Strategy = bodies.rewrite_events
+        elif rewrite:
+            strategy = bodies.rewrite_whole
+        else:
+            strategy = bodies.passthrough
+
+        async def exchange() -> None:
+            resp = await self.transport.send(req.method, flow.target, headers, body, stream=True, long=long)
+            flow.status = resp.status_code
+            whole = False
+            try:
+                await strategy(resp, response_headers(resp), flow, send, self.rewriter)
+                whole = flow.ended is None
+            finally:
+                await close(resp, whole=whole)
+
+        await bodies.until_gone(exchange(), receive, flow)
 
 
 async def _local(flow: Flow, answer: Answer, send: Send) -> None:

@@ -4,16 +4,18 @@
 - `rewrite_whole`: buffered up to the bound, decoded, scrubbed/redacted, re-encoded;
 - `rewrite_events`: a watch, each event (one JSON object a line) scrubbed on its own and sent at once.
 
-uvicorn drops writes to a client that has gone without telling the app, so `pump` also listens for the
-ASGI `http.disconnect` and cancels the strategy at once: the upstream response is then closed and nothing
-keeps reading (or holding a connection) for a client that is no longer there.
+uvicorn drops writes to a client that has gone without telling the app, so `until_gone` listens for the
+ASGI `http.disconnect` while the request is upstream and its answer on the way, and cancels both at once:
+the upstream response is then closed and nothing keeps reading (or holding a connection) for a client
+that is no longer there.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass
+from typing import Any
 
 import httpx2 as httpx
 import orjson
@@ -27,7 +29,8 @@ CLIENT_GONE = "the client went away"
 
 
 class Cut(Exception):
-    """The upstream failed after the head was sent with a length: the client connection must be dropped."""
+    """The upstream failed after the head was sent: the client connection is dropped, so the client sees a
+    broken answer, never a short one that looks whole."""
 
 
 @dataclass(frozen=True)
@@ -59,23 +62,21 @@ class Rewriter:
 Strategy = Callable[[httpx.Response, list[tuple[str, str]], Flow, Send, Rewriter], Awaitable[None]]
 
 
-async def pump(strategy: Strategy, resp: httpx.Response, out: list[tuple[str, str]], flow: Flow,
-               send: Send, receive: Receive, rewriter: Rewriter) -> bool:  # fmt: skip
-    """Run `strategy` until it ends or the client leaves; whether the answer was sent whole."""
-    work = asyncio.ensure_future(strategy(resp, out, flow, send, rewriter))
+async def until_gone(work: Coroutine[Any, Any, None], receive: Receive, flow: Flow) -> None:
+    """Run `work` (the upstream request and its answer) to its end, or until the client leaves: then it is
+    cancelled at once (its own `finally` closes the upstream response) and flow.ended says so."""
+    task = asyncio.ensure_future(work)
     gone = asyncio.ensure_future(_until_disconnect(receive))
     try:
-        await asyncio.wait({work, gone}, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait({task, gone}, return_when=asyncio.FIRST_COMPLETED)
     finally:
-        if not work.done():
-            work.cancel()
+        if not task.done():
+            task.cancel()
             flow.ended = CLIENT_GONE
         gone.cancel()
-        await asyncio.gather(work, gone, return_exceptions=True)
-    if flow.ended == CLIENT_GONE:
-        return False
-    work.result()  # the strategy's own error (Refused before the head, Cut after it)
-    return flow.ended is None
+        await asyncio.gather(task, gone, return_exceptions=True)
+    if flow.ended != CLIENT_GONE:
+        task.result()  # the work's own error (Refused before the head, Cut after it)
 
 
 async def _until_disconnect(receive: Receive) -> None:
@@ -94,10 +95,12 @@ async def passthrough(resp: httpx.Response, out: list[tuple[str, str]], flow: Fl
         async for chunk in resp.aiter_raw():
             await send({"type": "http.response.body", "body": chunk, "more_body": True})
             flow.sent += len(chunk)
+    except httpx.ReadTimeout as exc:  # the head is out: dropping the connection is how a client learns it
+        flow.ended = idle_refusal().why
+        raise Cut(flow.ended) from exc
     except httpx.HTTPError as exc:
         flow.ended = f"the API server's answer broke off: {exc or type(exc).__name__}"
-        if length:
-            raise Cut(flow.ended) from exc
+        raise Cut(flow.ended) from exc
     await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 

@@ -18,6 +18,7 @@ import ssl
 from typing import Any
 
 import h2.errors
+import h2.events
 import httpx2 as httpx
 
 from kro.sandbox.proxy.credentials import CredentialError
@@ -195,9 +196,9 @@ async def close(resp: httpx.Response, *, whole: bool) -> None:
 
 
 async def _reset(resp: httpx.Response) -> None:
-    """RST_STREAM an abandoned HTTP/2 stream (httpcore only forgets it: the server would keep sending,
-    into a window nobody acknowledges). Reaches into httpcore's stream; a layout it does not know is
-    left alone (the stream is then forgotten as before)."""
+    """RST_STREAM an abandoned HTTP/2 stream and acknowledge the data it left unread (httpcore only forgets
+    the stream: the server would keep sending, and what arrived would keep the connection's window until
+    every request on it stalls). Reaches into httpcore's stream; a layout it does not know is left alone."""
     stream: Any = resp.stream
     for attr in ("_stream", "_httpcore_stream", "_stream"):
         stream = getattr(stream, attr, None)
@@ -207,5 +208,13 @@ async def _reset(resp: httpx.Response) -> None:
     if state is None or stream_id is None or getattr(stream, "_closed", True):
         return
     with contextlib.suppress(Exception):  # best effort: the stream is forgotten either way
+        # give back the connection window its unread data holds (httpcore drops it unacknowledged)
+        unread = sum(
+            event.flow_controlled_length or 0
+            for event in conn._events.get(stream_id, [])
+            if isinstance(event, h2.events.DataReceived)
+        )
         state.reset_stream(stream_id, error_code=h2.errors.ErrorCodes.CANCEL)
+        if unread:
+            state.acknowledge_received_data(unread, stream_id)
         await conn._write_outgoing_data(stream._request)

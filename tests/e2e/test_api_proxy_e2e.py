@@ -132,7 +132,7 @@ def test_auth_can_i_answers_for_the_session_not_the_admin(real_cluster: RealClus
     assert outside.stdout.strip() == "yes", "outside kro the admin may delete: the session's no is kro's"
 ABANDON = textwrap.dedent(
     """
-    import base64, json, os, subprocess, sys, tempfile, time
+    import base64, json, os, socket, ssl, subprocess, sys, tempfile, time
     import yaml
     from kubernetes import client, config
     here, ns = sys.argv[1], sys.argv[2]
@@ -167,9 +167,21 @@ ABANDON = textwrap.dedent(
         resp.read(1)  # the first event's first byte: the watch is open
         time.sleep(1)
         resp.close()
-    # a live, quiet watch beside the reads: it must not hold up the answers of others
+    # beside the reads: a live, quiet watch, and clients that stop reading a big answer and a watch
     live = subprocess.Popen(["kubectl", "get", "pods", "-n", ns, "-w"], stdout=subprocess.DEVNULL)
+    host, port = server.removeprefix("https://").split(":")
+    tls = ssl.create_default_context(cafile=ca)
+    slow = []
+    watch = f"/api/v1/namespaces/{ns}/pods?watch=1&allowWatchBookmarks=true"
+    for path in ("/openapi/v2", "/openapi/v2", watch):
+        conn = tls.wrap_socket(socket.create_connection((host, int(port))), server_hostname=host)
+        head = f"GET {path} HTTP/1.1\\r\\nHost: {host}\\r\\nAuthorization: Bearer {token}\\r\\n\\r\\n"
+        conn.sendall(head.encode())
+        assert conn.recv(1)
+        slow.append(conn)
     reads = [run("kubectl", "get", "pods", "-n", ns, timeout=30) for _ in range(20)]
+    for conn in slow:
+        conn.close()
     live.kill()
     live.wait()
     json.dump({
@@ -196,8 +208,9 @@ def _await_file(path: Path, proc: subprocess.Popen[str], seconds: float) -> None
 
 def test_abandoned_streams_leave_the_session_responsive(real_cluster: RealCluster, tmp_path: Path) -> None:
     """kubectl wait and rollout status timeouts, get -w killed, curl and the Python client dropping a watch
-    (each twice), then 20 reads beside a live `get -w`: each under 5 s (no stall), and kro-run's descriptors
-    and threads are back at their idle level (every abandoned upstream stream was closed)."""
+    (each twice), then 20 reads beside a live `get -w` and clients that stopped reading: each under 5 s (no
+    stall), and kro-run's descriptors and threads are back at their idle level (every abandoned upstream
+    stream was closed)."""
     (tmp_path / "abandon.py").write_text(ABANDON)
     run = KroRun(real_cluster, tmp_path)
     cmd = [sys.executable, str(tmp_path / "abandon.py"), str(tmp_path), SEEDED_NAMESPACE]

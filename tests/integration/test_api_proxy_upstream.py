@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import os
+import socket
 import ssl
 import threading
 from collections.abc import Iterator
@@ -13,8 +15,10 @@ from typing import Any
 
 import httpx2 as httpx
 import pytest
+from kro_testing import calls_of
 
 from kro.democluster.server import DemoCluster, ca_certificate
+from kro.sandbox.proxy import transport, upstream
 from kro.sandbox.proxy.server import start
 from kro.shims.api_policy import ApiPins
 from kro.shims.errors import ConfigError
@@ -164,3 +168,59 @@ def test_auth_provider_is_a_clear_error(demo: DemoCluster, tmp_path: Path) -> No
     """A legacy auth-provider user: an error that names the ways out, before anything starts."""
     with pytest.raises(ConfigError, match="exec credential plugin, or run kro-run --direct"):
         _get({"server": demo.url}, {"auth-provider": {"name": "gcp"}}, tmp_path)
+
+
+@contextlib.contextmanager
+def _silent_server(answer: bytes) -> Iterator[str]:
+    """An http:// server that reads a request, sends `answer` (perhaps nothing), then says nothing more."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    held: list[socket.socket] = []
+
+    def accept() -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                conn, _ = listener.accept()
+                conn.recv(65536)
+                conn.sendall(answer)
+                held.append(conn)
+
+    threading.Thread(target=accept, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        listener.close()
+        for conn in held:
+            conn.close()
+
+
+@pytest.fixture
+def short_bounds(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The proxy's head and idle bounds at 1 s."""
+    monkeypatch.setattr(transport, "HEAD_TIMEOUT", 1.0)
+    monkeypatch.setattr(transport, "IDLE_TIMEOUT", 1.0)
+    monkeypatch.setattr(upstream, "IDLE_TIMEOUT", 1.0)
+
+
+@pytest.mark.usefixtures("short_bounds")
+def test_a_silent_cluster_is_called_slow_by_kro(tmp_path: Path) -> None:
+    """api.upstream: a server that accepts and says nothing gets kro's 502 after the bound, in kro's words."""
+    with _silent_server(b"") as server:
+        resp = _get({"server": server}, {"token": TOKEN}, tmp_path)
+    assert resp.status_code == 502
+    assert resp.text == (
+        "kro: the API server sent no answer within 1 s; the cluster is slow or overloaded (kro's proxy "
+        "stopped waiting)"
+    )
+
+
+@pytest.mark.usefixtures("short_bounds")
+def test_an_answer_that_stops_is_cut_not_cut_short(tmp_path: Path) -> None:
+    """api.upstream: a body that stops coming breaks the client's connection (no short answer that looks
+    whole); the audit's outcome says why."""
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+    head += b"5\r\n[1,2,\r\n"  # the first chunk, then silence
+    with _silent_server(head) as server, pytest.raises(httpx.RemoteProtocolError):
+        _get({"server": server}, {"token": TOKEN}, tmp_path)
+    records = calls_of(tmp_path / "audit.jsonl")
+    assert [(r["status"], r["bytes"]) for r in records] == [(200, 5)]
+    assert records[0]["error"].startswith("the API server sent nothing for 1 s in the middle of an answer")
