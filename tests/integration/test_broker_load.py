@@ -48,6 +48,8 @@ def _run_rounds(confined: Confined, calls: int, rounds: int, threads: int, argv:
                 nofile: int | None = None) -> Rounds:  # fmt: skip
     """Run broker_load.py in the sandbox; the round lines and kro-run's descriptor count after each round."""
     shutil.copy(LOAD, confined.work / LOAD.name)
+    for done in confined.work.glob("go-*"):  # an earlier run's: each round must wait for its own
+        done.unlink()
 
     def limit() -> None:
         if nofile is not None:

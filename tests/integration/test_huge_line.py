@@ -104,8 +104,9 @@ def test_a_timed_out_call_leaves_only_the_file_it_names(
     huge_demo: tuple[DemoHandle, int], tmp_path: Path
 ) -> None:
     """The same line with a 2 s total bound (--call-timeout; data keeps arriving, so --request-timeout,
-    a bound on silence, would not stop it): an infra envelope; the partial (redacted) output stays only in the file
-    its message names (README: a spill file is removed unless the envelope or error names it)."""
+    a bound on silence, would not stop it): an infra envelope; the partial (redacted) output stays only
+    in the file its message names (README: a spill file is removed unless the envelope or error names
+    it)."""
     demo, _ = huge_demo
     (tmp_path / "run").mkdir(mode=0o700)
     session = KroSession(demo, tmp_path)
