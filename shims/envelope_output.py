@@ -159,7 +159,7 @@ class Preview(Collector):
     @property
     def redactions(self) -> int:
         """Values replaced so far, by kro here or already by the session's API proxy."""
-        return self.redactor.count + self.cutter.arrived
+        return self.redactor.count + self.redactor.arrived
 
     @property
     def render(self) -> str:

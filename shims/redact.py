@@ -9,6 +9,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
 MARK = "[REDACTED]"
+_MARK_BYTES = MARK.encode()
 _SENSITIVE = r"(?:passw(?:or)?d|secret|token|api[-_]?key|apikey|private[-_]?key|credential|access[-_]?key)"
 # Keys that name or point at a secret rather than hold one.
 _POINTER = re.compile(
@@ -94,6 +95,7 @@ class Redactor:
 
     def __init__(self) -> None:
         self.count = 0
+        self.arrived = 0  # values already [REDACTED] in the blocks fed: the session API proxy replaced them
         self._in_pem = False
         self._env_armed = False
         self._data: list[str] | None = None
@@ -266,6 +268,7 @@ class Redactor:
         `flush_block`), but runs the per-line machinery only on lines holding a keyword (`_NEEDLES`) or
         continuing a pending state; the spans between them are passed on as they are.
         """
+        self.arrived += block.count(_MARK_BYTES)
         starts = _candidates(block)
         out: list[bytes] = []
         kept = 0  # start of the span of unchanged lines not yet in `out`
@@ -446,8 +449,7 @@ class Lines:
 
     Stdout chunks are cut into whole lines; with a redactor they are redacted before `whole(block)` gets
     them. A line too long to hold (with `pieces`) is redacted and handed to `piece(data, ended)` in bounded
-    pieces, `ended` on its last one. `arrived` counts the values already [REDACTED] when they came (the
-    session's API proxy replaced them before kubectl printed them).
+    pieces, `ended` on its last one.
     """
 
     def __init__(self, whole: Callable[[bytes], None], piece: Callable[[bytes, bool], None],
@@ -455,7 +457,6 @@ class Lines:
         self.whole, self.piece, self.redactor = whole, piece, redactor
         self.long_line = LongLine(redactor) if redactor is not None and pieces else None
         self.partial = bytearray()
-        self.arrived = 0
 
     @property
     def in_long_line(self) -> bool:
@@ -487,10 +488,7 @@ class Lines:
 
     def redacted(self, block: bytes) -> bytes:
         """Whole lines (ending with a newline, or empty) through the redactor, if any."""
-        if self.redactor is None:
-            return block
-        self.arrived += block.count(_MARK_BYTES)
-        return self.redactor.feed_block(block)
+        return block if self.redactor is None else self.redactor.feed_block(block)
 
     def tail(self) -> bytes:
         """The last line's bytes, taken (it had no newline)."""
@@ -503,5 +501,3 @@ class Lines:
         assert self.long_line is not None
         return self.long_line.end(self.tail())
 
-
-_MARK_BYTES = MARK.encode()

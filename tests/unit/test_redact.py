@@ -503,3 +503,13 @@ def test_a_long_line_in_plain_redacted_mode_is_redacted_as_a_whole(seed: int) ->
     whole, expected = redact_text(data.decode())
     assert out == whole.encode()
     assert count == expected > 0
+
+
+def test_values_redacted_upstream_are_counted_by_the_redactor(tmp_path: Path) -> None:
+    """The envelope's count includes values the session API proxy had already replaced: the redactor counts
+    them as it reads the lines (redact.Redactor.arrived), with its own replacements beside them."""
+    data = b'"value": "[REDACTED]"\nAuthorization: Bearer abcdef0123456789\nname: web\n'
+    collector = Collector(tmp_path / "spill", None)
+    collector.feed(data)
+    collector.finish()
+    assert (collector.redactor.arrived, collector.redactor.count) == (1, 1)
