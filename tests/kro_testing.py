@@ -26,8 +26,7 @@ T = TypeVar("T")
 
 
 def wait_for(check: Callable[[], T], what: str, timeout: float = 60) -> T:
-    """Poll `check` until it returns something truthy (the event a test waits for) and return that; fail
-    naming `what` after `timeout` s, a bound for a hang only (the event itself usually comes at once)."""
+    """Poll `check` until it returns something truthy (the event waited for); `timeout` only bounds a hang."""
     deadline = time.monotonic() + timeout
     while not (found := check()):
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
@@ -41,7 +40,7 @@ ALLOW_MISSING_SHARED = "KRO_ALLOW_MISSING_SHARED"
 
 
 def shared_path(*parts: str) -> Path:
-    """A path under ../shared (tests needing it call require_shared, or list shared_cases)."""
+    """A path under ../shared (a test needing it calls require_shared, or lists shared_missing_case)."""
     return SHARED.joinpath(*parts)
 
 

@@ -6,6 +6,7 @@ Run: .venv/bin/python tests/bench/bench_api_policy.py   (prints figures; not a t
 from __future__ import annotations
 
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -16,7 +17,10 @@ from kro.shims.api_scrub import redact_objects, scrub_secrets
 from kro.shims.decide import decide_argv
 from kro.shims.model import Pins
 
-TRACES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "kube-apiserver-1.36" / "traces"
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: kro_testing knows where ../shared is
+from kro_testing import shared_path
+
+TRACES = shared_path("fixtures", "kube-apiserver-1.36", "traces")
 FALLBACK = [
     ("GET", "/api/v1/namespaces/demo/pods?limit=500"),
     ("GET", "/apis/apps/v1/namespaces/demo/deployments/web"),
@@ -31,6 +35,8 @@ def _requests() -> list[ApiRequest]:
     for path in sorted(TRACES.glob("*.json")):
         pairs += [(r["method"], r["url"]) for r in json.loads(path.read_text())["requests"]]
     out = []
+    if not pairs:
+        print(f"{TRACES} not found: measuring {len(FALLBACK)} requests instead", file=sys.stderr)
     for method, url in pairs or FALLBACK:
         raw, _, query = url.partition("?")
         out.append(
