@@ -155,7 +155,8 @@ class ProxyApp:
         headers = [(k, v) for k, v in req.headers if k not in _HOP and k not in ("accept", "accept-encoding")]
         headers += [("accept", "application/json"), ("accept-encoding", "identity")]
         try:
-            resp = await self._send("POST", req.raw_path, headers, body, stream=False)
+            target = req.raw_path + ("?" + req.query if req.query else "")
+            resp = await self._send("POST", target, headers, body, stream=False)
         except (CredentialError, httpx.HTTPError) as exc:
             raise Refused(502, "api.upstream", "BadGateway", f"cannot reach the API server: {exc}") from exc
         out = resp.content
