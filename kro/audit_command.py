@@ -216,6 +216,8 @@ def main(argv: list[str]) -> int:
         tool=args.tool or "",
         api=args.api,
     )
+    if args.json and args.follow:
+        raise UsageError("-f/--follow prints calls as text; for JSON use --json without it")
     if args.json:
         for view in calls(records_of(path)):
             if shown(view, f):
