@@ -35,12 +35,12 @@ def _workflow_steps() -> list[dict[str, Any]]:
 
 
 def test_github_actions_workflow() -> None:
-    """Valid YAML: checkout, setup-python, pip install kro, kro-run plain with an audit log, the artifact."""
+    """Valid YAML: checkout, setup-python, pip install . (kro from the checkout), kro-run plain with an audit log, the artifact."""
     steps = _workflow_steps()
     uses = [s.get("uses", "").split("@")[0] for s in steps]
     assert uses.index("actions/checkout") < uses.index("actions/setup-python")
     runs = "\n".join(s.get("run", "") for s in steps)
-    assert "pip install kro" in runs
+    assert "pip install ." in runs
     diagnose = [s for s in steps if "kro-run" in s.get("run", "")]
     assert [s["run"] for s in diagnose] == [
         "kro-run --output plain --redact --audit-log audit.jsonl -- contrib/ci/diagnose.sh"
@@ -55,7 +55,7 @@ def test_gitlab_ci_job() -> None:
     """Valid YAML: one job running the script under kro-run, the audit log kept as an artifact always."""
     doc = yaml.safe_load((CI / "gitlab-ci.yml").read_text())
     [job] = doc.values()
-    assert any("pip install kro" in line for line in job["before_script"])
+    assert any("pip install ." in line for line in job["before_script"])
     command = "--output plain --redact --audit-log audit.jsonl -- contrib/ci/diagnose.sh"
     assert any("kro-run" in line and command in line for line in job["script"])
     assert job["artifacts"]["paths"] == ["audit.jsonl"]
