@@ -222,10 +222,8 @@ class AuditLog(NamedTuple):
 
 
 def _open(path: str) -> int:
-    """Open for appending; a regular file readable too when allowed (to find a torn tail).
-
-    A pipe or a device is opened write-only: a reader end of our own would keep a pipe from breaking.
-    """
+    """Open for appending; a regular file readable too when allowed (to find a torn tail)."""
+    # A pipe or a device is opened write-only: a reader end of our own would keep a pipe from breaking.
     flags = os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
     try:
         regular = stat.S_ISREG(os.stat(path).st_mode)
