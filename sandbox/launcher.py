@@ -56,12 +56,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--request-timeout", type=float, default=30.0,
-        help="envelope mode: end a kubectl call after this many s (default 30; streams: --stream-seconds)",
+        help="envelope mode: end a kubectl call after this many s without progress (default 30; a call still "
+        "receiving data runs up to 600 s, or --call-timeout; streams: --stream-seconds)",
     )  # fmt: skip
     parser.add_argument(
         "--call-timeout", type=_duration, default=0.0, metavar="DURATION",
-        help="end every kubectl/kubetail call after DURATION (e.g. 90s, 5m) in every mode; plain mode then "
-        "runs kubectl as the shim's child instead of exec'ing it (default: no bound in plain mode)",
+        help="end every kubectl/kubetail call after DURATION (e.g. 90s, 5m) in every mode (envelope mode: "
+        "instead of the 600 s cap); plain mode then runs kubectl as the shim's child instead of exec'ing it "
+        "(default: no bound in plain mode)",
     )  # fmt: skip
     parser.add_argument(
         "--confine", action="store_true",

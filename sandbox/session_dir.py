@@ -177,11 +177,9 @@ def shim_script(tool: str) -> str:
 
 
 def new_session_dir(root: Path) -> Path:
-    """A fresh 0700 session dir with an empty bin/, whose lock this process holds until it exits.
-
-    Built under a staging name and renamed into place, so no other start ever sees it half made. The
-    lock's descriptor is deliberately left open (close-on-exec): the process's exit releases it.
-    """
+    """A fresh 0700 session dir with an empty bin/, whose lock this process holds until it exits."""
+    # Built under a staging name and renamed into place, so no other start ever sees it half made. The
+    # lock's descriptor is deliberately left open (close-on-exec): the process's exit releases it.
     staged = Path(tempfile.mkdtemp(prefix=STAGING, dir=root))
     fd = -1
     try:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import stat
 import time
 
 from kro.shims import json_codec
@@ -181,7 +182,10 @@ class AuditLog(NamedTuple):
     def _append(self, line: bytes, consequence: str) -> None:
         """Append one record whole, or raise AuditError with the log as it was before."""
         with _Locked(self.fd):
-            start = os.lseek(self.fd, 0, os.SEEK_END)  # under the lock: where this record begins
+            try:
+                start = os.lseek(self.fd, 0, os.SEEK_END)  # under the lock: where this record begins
+            except OSError:
+                start = -1  # a pipe: nothing to cut back
             try:
                 written = os.write(self.fd, line)
             except OSError as exc:
@@ -193,6 +197,8 @@ class AuditLog(NamedTuple):
 
     def _cut_back(self, start: int) -> str:
         """Remove a partial record from `start` on; "" or why it could not be removed."""
+        if start < 0:
+            return ""
         try:
             if os.fstat(self.fd).st_size > start:
                 os.ftruncate(self.fd, start)
@@ -221,12 +227,19 @@ class AuditLog(NamedTuple):
 
 
 def _open(path: str) -> int:
-    """Open for appending, readable too when allowed (to find a torn tail)."""
+    """Open for appending; a regular file readable too when allowed (to find a torn tail)."""
+    # A pipe or a device is opened write-only: a reader end of our own would keep a pipe from breaking.
     flags = os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
     try:
-        return os.open(path, flags | os.O_RDWR, 0o600)
-    except PermissionError:
-        return os.open(path, flags | os.O_WRONLY, 0o600)
+        regular = stat.S_ISREG(os.stat(path).st_mode)
+    except FileNotFoundError:
+        regular = True
+    if regular:
+        try:
+            return os.open(path, flags | os.O_RDWR, 0o600)
+        except PermissionError:
+            pass
+    return os.open(path, flags | os.O_WRONLY, 0o600)
 
 
 class _Locked:

@@ -43,8 +43,9 @@ def new_file(root: Path, context: str, verb: str, ext: str, session: str = "") -
 
 
 class SpillFile:
-    """One output's file in the cache, written as it comes. A write the disk refuses (full, unwritable)
-    removes the file and is kept in `error`: nothing half-written stays, and the caller says why."""
+    """One output's cache file, written as it comes; a refused write removes it and sets `error`."""
+
+    # A full or unwritable cache must end in a clear message, never a half-written (or empty) file.
 
     def __init__(self, path: Path) -> None:
         self.path = path

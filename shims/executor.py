@@ -141,11 +141,9 @@ _BUSY = 0.01  # a tool using more than 1% of a CPU is working (an idle, waiting 
 
 
 def activity(pid: int) -> tuple[int, float] | None:
-    """Bytes the process has read so far (sockets included) and its CPU seconds; None where unknown.
-
-    kubectl prints `-o json` only once the whole list has arrived and been decoded, so its stdout alone
-    cannot tell a big list still downloading or decoding from a hung call; these can (Linux: /proc).
-    """
+    """Bytes the process has read so far (sockets included) and its CPU seconds; None where unknown."""
+    # kubectl prints -o json only once the whole list has arrived and been decoded: its stdout alone
+    # cannot tell a big list still downloading or decoding from a hung call; these can (Linux: /proc).
     try:
         with open(f"/proc/{pid}/io", "rb") as handle:
             read = int(handle.read().split(b"\n", 1)[0].split()[1])

@@ -61,35 +61,22 @@ def denial(decision: dict[str, Any] | None) -> str:
     return reason
 
 
-# The whole refusal table is tests/unit/test_hook_decisions.py (decide() in-process); these cases check
-# the same decisions reach Claude Code through the hook's process and protocol.
-DENY = [
-    pytest.param("/usr/bin/kubectl get pods", "runs a kubectl binary by path", id="direct-binary"),
-    pytest.param("command kubectl delete pod x", "[verb.mutating]", id="command"),
-    pytest.param("sh -c 'kubectl delete ns x'", "[verb.mutating]", id="sh-c"),
-    pytest.param("kubectl get pods 'unbalanced", "could not parse this command", id="unbalanced-quotes"),
-]
-
-ALLOW = [
-    pytest.param("kubectl get pods", id="bare-read"),
-    pytest.param("kubectl get pods -n demo -o wide 2>&1 | head -20", id="read-in-pipeline"),
-    pytest.param("ls -la", id="unrelated"),
-]
+# The DENY/ALLOW tables are decided in process (tests/unit/test_hook_decide.py); here one of each runs
+# through the hook's process, as Claude Code runs it.
 
 
-@pytest.mark.parametrize(("command", "reason"), DENY)
-def test_hook_denies(command: str, reason: str) -> None:
-    """Blocked or shim-skipping kubectl calls: a deny decision naming the reason, exit 0."""
-    code, decision, stderr = run_hook(payload(command))
+def test_hook_denies() -> None:
+    """A blocked kubectl call: a deny decision naming the policy's reason, exit 0."""
+    code, decision, stderr = run_hook(payload("sh -c 'kubectl delete ns x'"))
     assert code == 0, stderr
     text = denial(decision)
-    assert reason in text
+    assert "[verb.mutating]" in text
     assert text.startswith("kro (read-only Kubernetes session) refused this Bash command:")
 
 
-@pytest.mark.parametrize("command", ALLOW)
+@pytest.mark.parametrize("command", ["kubectl get pods -n demo -o wide 2>&1 | head -20", "ls -la"])
 def test_hook_allows_silently(command: str) -> None:
-    """Allowed reads and commands without kubectl: no output, exit 0."""
+    """An allowed read and a command without kubectl: no output, exit 0."""
     assert run_hook(payload(command)) == (0, None, "")
 
 
