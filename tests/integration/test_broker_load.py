@@ -7,6 +7,7 @@ import resource
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,18 @@ BLOCKED = ("delete", "pod", "x")  # decided and audited by the broker, nothing s
 
 def _fds(pid: int) -> int:
     return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def _settled_fds(pid: int) -> int:
+    """kro-run's descriptor count once the broker closed what the round's last calls held (each call's
+    socket and passed descriptors are closed just after its answer): two equal readings in a row."""
+    last = _fds(pid)
+    for _ in range(100):
+        time.sleep(0.05)
+        now, last = last, _fds(pid)
+        if now == last:
+            break
+    return last
 
 
 Rounds = tuple[list[str], list[int], subprocess.CompletedProcess[str]]
@@ -53,7 +66,7 @@ def _run_rounds(confined: Confined, calls: int, rounds: int, threads: int, argv:
             err = proc.stderr.read() if proc.poll() is not None and proc.stderr else ""
             assert line.startswith(f"round {i}"), line + err
             lines.append(line.strip())
-            fds.append(_fds(proc.pid))
+            fds.append(_settled_fds(proc.pid))
             (confined.work / f"go-{i}").touch()
         out, err = proc.communicate(timeout=120)
     finally:
