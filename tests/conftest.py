@@ -7,10 +7,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from kro_testing import KroSession, missing_shared
 
 from kro.democluster.server import DemoCluster
 from kro.democluster.testing import DemoHandle
+
+# No per-example deadline: Hypothesis's 200 ms default is a wall-clock bound that fails under load.
+settings.register_profile("kro", deadline=None)
+settings.load_profile("kro")
 
 
 @pytest.fixture(scope="session")

@@ -2,7 +2,7 @@
 
 The demo cluster serves HTTPS with a bearer token here, and the kubeconfig's user gets its token from an
 exec credential plugin (a shell script): one that never answers, or one that answers and then kills its
-parent kubectl a moment later (SIGKILL, or SIGSEGV — Go's runtime turns a SIGSEGV into a crash report).
+parent kubectl once it is watching (SIGKILL, or SIGSEGV — Go's runtime turns a SIGSEGV into a crash report).
 """
 
 from __future__ import annotations
@@ -11,13 +11,14 @@ import os
 import signal
 import stat
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
-from kro_testing import BIN, KroSession, envelope
+from kro_testing import BIN, KroSession, envelope, wait_for
 
 from kro.democluster.server import DemoCluster
 from kro.democluster.testing import DemoHandle
@@ -32,7 +33,8 @@ exec sleep 600
 """
 KILLING = """#!/bin/sh
 echo $$ >> "{pids}"
-(sleep 2; kill -{signal} $PPID) >/dev/null 2>&1 </dev/null &
+(i=0; while [ ! -e "{go}" ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i+1)); done; kill -{signal} $PPID) \
+  >/dev/null 2>&1 </dev/null &
 printf '%s' '{{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential",'
 echo '"status":{{"token":"{token}"}}}}'
 """
@@ -49,7 +51,7 @@ def _plugin_session(cluster: DemoCluster, tmp: Path, script: str) -> tuple[KroSe
     """A KroSession whose kubeconfig's user runs `script` as its exec credential plugin; and the pid file."""
     pids = tmp / "plugin-pids"
     plugin = tmp / "plugin.sh"
-    plugin.write_text(script.format(pids=pids, token=TOKEN, signal="KILL"))
+    plugin.write_text(script.format(pids=pids, token=TOKEN, signal="KILL", go=tmp / "kill-now"))
     plugin.chmod(plugin.stat().st_mode | stat.S_IXUSR)
     config = cluster.kubeconfig()
     exec_user = {"apiVersion": "client.authentication.k8s.io/v1", "command": str(plugin),
@@ -61,6 +63,19 @@ def _plugin_session(cluster: DemoCluster, tmp: Path, script: str) -> tuple[KroSe
     (tmp / "run").mkdir(mode=0o700, exist_ok=True)
     handle = DemoHandle(cluster, kubeconfig, cluster.url, tmp / "kube-cache")
     return KroSession(handle, tmp), pids
+
+
+def _kill_once_watching(cluster: DemoCluster, tmp: Path) -> threading.Thread:
+    """Let the KILLING plugin kill kubectl once its watch reached the server (it printed the list before)."""
+    before = len(cluster.requests())
+
+    def watching() -> None:
+        wait_for(lambda: any("watch=true" in r["query"] for r in cluster.requests()[before:]), "the watch")
+        (tmp / "kill-now").touch()
+
+    thread = threading.Thread(target=watching, daemon=True)
+    thread.start()
+    return thread
 
 
 def _gone(pids: Path) -> bool:
@@ -118,10 +133,12 @@ def test_hanging_credential_plugin_is_bounded(
 def test_kubectl_killed_mid_stream_is_infra_with_partial_output(
     token_cluster: DemoCluster, tmp_path: Path, signal: str, said: str
 ) -> None:
-    """kubectl dies 2 s into a watch: an infra error, and the rows it printed are kept in a named file."""
+    """kubectl dies during a watch: an infra error, and the rows it printed are kept in a named file."""
     kro, _ = _plugin_session(token_cluster, tmp_path, KILLING.replace("{signal}", signal))
+    killer = _kill_once_watching(token_cluster, tmp_path)
     proc = kro.run("kubectl", "get", "pods", "-n", "demo", "-w", output="envelope",
                    options=(*DIRECT, "--stream-seconds", "30"), timeout=60)  # fmt: skip
+    killer.join()
     env = envelope(proc.stdout)
     assert (env["status"], env["kind"]) == ("error", "infra"), env
     assert said in env["message"]
@@ -136,9 +153,11 @@ def test_kubectl_killed_mid_stream_is_infra_with_partial_output(
 def test_plain_parent_reports_the_signal(token_cluster: DemoCluster, tmp_path: Path) -> None:
     """Plain mode with a bound (the shim stays kubectl's parent): 128+N, the partial output, one line."""
     kro, _ = _plugin_session(token_cluster, tmp_path, KILLING.replace("{signal}", "KILL"))
+    killer = _kill_once_watching(token_cluster, tmp_path)
     proc = kro.run(
         "kubectl", "get", "pods", "-n", "demo", "-w", options=(*DIRECT, "--call-timeout", "30s"), timeout=60
     )
+    killer.join()
     assert proc.returncode == 137, proc.stderr
     assert "web-7c9f8d6b5d-zr2wn" in proc.stdout
     assert "kro: kubectl was killed by SIGKILL" in proc.stderr
