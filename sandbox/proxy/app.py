@@ -81,10 +81,10 @@ class ProxyApp:
                 await self.discovery.learn(flow.request.raw_path)  # namespaced or not: once per group-version
             flow.decision = admission.admit(flow.request, s.token, s.pins, self.discovery.lookup)
             decision = Decision(True, flow.decision.rule, flow.decision.reason, None)
-            body = await _read_body(receive)
+            flow.body = await _read_body(receive)
             self.audit.forwarding(flow, decision)  # before anything leaves (AuditError: nothing does)
             forwarded = True
-            await self._answer(flow, body, receive, send)
+            await self._answer(flow, receive, send)
         except AuditError as exc:  # raised before any byte of the answer was sent
             await respond(send, 403, status_body(403, "Forbidden", str(exc)))
         except Refused as no:
@@ -104,7 +104,7 @@ class ProxyApp:
             if forwarded:
                 self.audit.answered(flow)
 
-    async def _answer(self, flow: Flow, body: bytes, receive: Receive, send: Send) -> None:
+    async def _answer(self, flow: Flow, receive: Receive, send: Send) -> None:
         for responder in self.responders:
             answer = await responder(flow)
             if answer is not None:
@@ -125,7 +125,9 @@ class ProxyApp:
             strategy = bodies.passthrough
 
         async def exchange() -> None:
-            resp = await self.transport.send(req.method, flow.target, headers, body, stream=True, long=long)
+            resp = await self.transport.send(
+                req.method, flow.target, headers, flow.body, stream=True, long=long
+            )
             flow.status = resp.status_code
             whole = False
             try:
