@@ -86,10 +86,10 @@ class ProxyApp:
             if is_review(flow):  # `auth can-i`: answered for the session (access_review.py)
                 why = "a self-subject review, answered for the session"
                 decision = Decision(True, R.API_ACCESS_REVIEW, why, None)
-            body = flow.body = await _read_body(receive)
+            flow.body = await _read_body(receive)
             self.audit.forwarding(flow, decision)  # before anything leaves (AuditError: nothing does)
             forwarded = True
-            await self._answer(flow, body, receive, send)
+            await self._answer(flow, receive, send)
         except AuditError as exc:  # raised before any byte of the answer was sent
             await respond(send, 403, status_body(403, "Forbidden", str(exc)))
         except Refused as no:
@@ -109,7 +109,7 @@ class ProxyApp:
             if forwarded:
                 self.audit.answered(flow)
 
-    async def _answer(self, flow: Flow, body: bytes, receive: Receive, send: Send) -> None:
+    async def _answer(self, flow: Flow, receive: Receive, send: Send) -> None:
         for responder in self.responders:
             answer = await responder(flow)
             if answer is not None:
@@ -130,7 +130,9 @@ class ProxyApp:
             strategy = bodies.passthrough
 
         async def exchange() -> None:
-            resp = await self.transport.send(req.method, flow.target, headers, body, stream=True, long=long)
+            resp = await self.transport.send(
+                req.method, flow.target, headers, flow.body, stream=True, long=long
+            )
             flow.status = resp.status_code
             whole = False
             try:

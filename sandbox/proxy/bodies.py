@@ -1,4 +1,4 @@
-"""The three ways an answer's body goes to the client, and the pump that stops one when the client leaves.
+"""The three ways an answer's body goes to the client, and the watch on the client that stops one early.
 
 - `passthrough`: bytes as they arrive (a 50 MB list costs no memory);
 - `rewrite_whole`: buffered up to the bound, decoded, scrubbed/redacted, re-encoded;

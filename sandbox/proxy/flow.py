@@ -34,7 +34,7 @@ class Flow:
     shown: str  # path and query, as audited
     started: float = field(default_factory=time.monotonic)
     decision: ApiDecision | None = None
-    body: bytes = b""  # the request body, read whole before anything is sent
+    body: bytes = b""  # the request body (a review's), read whole once admitted
     call_id: str = ""  # the audit call record's id once written (the request may then go upstream)
     status: int | None = None
     sent: int = 0  # body bytes sent to the client

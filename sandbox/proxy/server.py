@@ -8,6 +8,7 @@ import contextlib
 import secrets
 import socket
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +17,7 @@ import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from kro.sandbox.proxy import tls
+from kro.sandbox.proxy.admission import Responder
 from kro.sandbox.proxy.app import DEFAULT_BOUND, ProxyApp, Settings
 from kro.sandbox.proxy.upstream import Upstream
 from kro.shims.api_policy import ApiPins
@@ -98,15 +100,17 @@ def start(
     session: str,
     context: str,
     bound: int = DEFAULT_BOUND,
+    responders: Sequence[Responder] = (),
 ) -> ProxyHandle:
     """Start a proxy for the minified `kubeconfig` (its one cluster and user) on 127.0.0.1, ephemeral port.
 
     The agent gets only the returned URL and token. Errors reading the credentials are ConfigErrors.
+    `responders` answer admitted requests themselves before the upstream is asked (admission.py).
     """
     upstream = Upstream.from_kubeconfig(kubeconfig, env)
     token = secrets.token_urlsafe(32)
     audit = AuditLog.open(audit_log)
-    app = ProxyApp(upstream, Settings(pins, token, audit, session, context, bound))
+    app = ProxyApp(upstream, Settings(pins, token, audit, session, context, bound), responders)
     # IPPROTO_TCP named, or asyncio leaves TCP_NODELAY off on the accepted connections (its check looks
     # at the protocol number) and every response waits ~40 ms for the client's delayed ACK.
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)

@@ -31,6 +31,9 @@ class Upstream:
     tls: ssl.SSLContext | None
     sni: str | None
     proxy_url: str | None
+    # the long streams' own TLS context: httpcore sets a context's ALPN list on every connect, and the two
+    # pools want different ones (h2 and http/1.1; http/1.1 only)
+    tls_long: ssl.SSLContext | None = None
 
     @classmethod
     def from_kubeconfig(cls, doc: dict[str, Any], env: dict[str, str]) -> Upstream:
@@ -45,9 +48,12 @@ class Upstream:
         cert = creds.cert
         if cert is None and creds.plugin is not None:
             _, cert = creds.plugin.current()  # a plugin that hands out certificates: needed for the TLS setup
-        tls = _tls_context(cluster, cert) if parts.scheme == "https" else None
+        tls = long = None
+        if parts.scheme == "https":
+            tls, long = _tls_context(cluster, cert), _tls_context(cluster, cert, warn=False)
         proxy_url = cluster.get("proxy-url") or None
-        return cls(server.rstrip("/"), creds, tls, cluster.get("tls-server-name") or None, proxy_url)
+        sni = cluster.get("tls-server-name") or None
+        return cls(server.rstrip("/"), creds, tls, sni, proxy_url, long)
 
     def client(self, *, long: bool = False) -> httpx.AsyncClient:
         """A keep-alive client for the proxy's event loop (transport.py says which request takes which).
@@ -57,8 +63,9 @@ class Upstream:
         connection each (closed when the stream ends: never idle), no idle bound (a quiet watch is not hung).
         """
         http2 = self.tls is not None and not long
+        tls = self.tls_long if long and self.tls_long is not None else self.tls
         client = httpx.AsyncClient(
-            verify=self.tls if self.tls is not None else True,
+            verify=tls if tls is not None else True,
             http2=http2,
             http1=True,
             proxy=self.proxy_url,
@@ -79,15 +86,16 @@ class Upstream:
         return client
 
 
-def _tls_context(cluster: dict[str, Any], cert: ClientCert | None) -> ssl.SSLContext:
+def _tls_context(cluster: dict[str, Any], cert: ClientCert | None, *, warn: bool = True) -> ssl.SSLContext:
     """client-go's TLS rules: the cluster's CA only (else the system's), a client certificate, skip-verify."""
     ca = ca_bundle(cluster)
     ctx = ssl.create_default_context(cadata=ca.decode("ascii", errors="replace") if ca else None)
     if cluster.get("insecure-skip-tls-verify"):
-        sys.stderr.write(
-            "kro-run: warning: the kubeconfig sets insecure-skip-tls-verify; the API server's identity is "
-            "not checked\n"
-        )
+        if warn:
+            sys.stderr.write(
+                "kro-run: warning: the kubeconfig sets insecure-skip-tls-verify; the API server's "
+                "identity is not checked\n"
+            )
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE
     if cert is not None:

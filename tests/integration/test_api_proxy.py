@@ -29,6 +29,8 @@ from kro.democluster.server import DemoCluster
 from kro.democluster.testing import DemoHandle
 from kro.sandbox import kubeconfig as kc
 from kro.sandbox.proxy import server, tls
+from kro.sandbox.proxy.admission import Answer
+from kro.sandbox.proxy.flow import Flow
 from kro.sandbox.proxy.server import ProxyHandle, start
 from kro.sandbox.session_dir import find_real
 from kro.shims.api_policy import ApiPins
@@ -675,3 +677,35 @@ def test_a_client_that_sends_no_request_is_let_go(
             conn.sendall(sent)
             assert conn.recv(1) == b""
             assert 0.5 < time.monotonic() - started < 5
+
+
+def test_a_responder_answers_an_admitted_request_itself(token_demo: DemoHandle, tmp_path: Path) -> None:
+    """The seam for local answers: after admission and the call record, before the upstream is asked."""
+    review = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
+    seen: list[bytes] = []
+
+    async def reviews(flow: Flow) -> Answer | None:
+        if flow.request.method != "POST" or flow.request.raw_path != review:
+            return None
+        seen.append(flow.body)
+        return Answer(201, [("content-type", "application/json")], b'{"status":{"allowed":false}}')
+
+    config = kc.load([token_demo.kubeconfig], explicit=True)
+    before = len(token_demo.cluster.requests())
+    with (
+        start(kc.minified(config, "kro-demo"), dict(os.environ), ApiPins(), str(tmp_path / "audit.jsonl"),
+              "test-session", "kro-demo", responders=[reviews]) as handle,
+        _client(handle, tmp_path) as client,
+    ):  # fmt: skip
+        answered = client.post(review, json={"spec": {"resourceAttributes": {"verb": "delete"}}})
+        refused = client.post("/api/v1/namespaces/demo/configmaps", json={})
+    assert (answered.status_code, answered.json()) == (201, {"status": {"allowed": False}})
+    assert json.loads(seen[0]) == {"spec": {"resourceAttributes": {"verb": "delete"}}}
+    assert refused.status_code == 403, "admission comes first: a responder never sees a refused request"
+    assert len(seen) == 1
+    assert len(token_demo.cluster.requests()) == before, "nothing went upstream"
+    records = calls_of(tmp_path / "audit.jsonl")
+    assert [(r["method"], r["status"], r["decision"]) for r in records] == [
+        ("POST", 201, "allowed"),
+        ("POST", 403, "blocked"),
+    ]
