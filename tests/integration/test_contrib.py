@@ -35,7 +35,7 @@ def _workflow_steps() -> list[dict[str, Any]]:
 
 
 def test_github_actions_workflow() -> None:
-    """Valid YAML: checkout, setup-python, pip install . (kro from the checkout), kro-run plain with an audit log, the artifact."""
+    """Valid YAML: checkout, setup-python, pip install ., kro-run plain with an audit log, the artifact."""
     steps = _workflow_steps()
     uses = [s.get("uses", "").split("@")[0] for s in steps]
     assert uses.index("actions/checkout") < uses.index("actions/setup-python")
