@@ -7,4 +7,4 @@ python="${PYTHON:-.venv/bin/python}"
 lint_imports="$(cd "$(dirname "$python")" && pwd)/lint-imports"
 tools/lay_out.sh layers
 cd build/layers  # import-linter puts the working dir first on sys.path: kro is the laid-out copy
-exec "$lint_imports" --config ../../pyproject.toml "$@"
+exec "$lint_imports" ../../pyproject.toml "$@"
