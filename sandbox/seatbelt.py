@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 
+from kro.sandbox import protected_paths as pp
 from kro.sandbox.confine import Layout
 
 _DEVICES = ('(literal "/dev/null")', '(literal "/dev/zero")', '(literal "/dev/dtracehelper")',
@@ -55,6 +56,11 @@ def profile(layout: Layout, box: str, tmp: str, host_tmp: tuple[str, ...] = ()) 
     lines += _rule("allow", "file-read*", _subpaths([*(src for src, _ in layout.shown), box]))
     lines += ["(deny file-write*)"]
     lines += _rule("allow", "file-write*", [*_subpaths([*layout.rw, tmp]), *_DEVICES])
-    lines += _rule("deny", "file-write*", _subpaths([*layout.ro_in_rw, *layout.ro_code, box]))
+    # what runs later outside (git metadata, the agents' settings): no write, no rename, no creation
+    # a pinned dir (a git dir) keeps its name, its contents stay writable; the rest is read-only as a whole
+    pinned = [f"(literal {_quote(p.path)})" for p in layout.protected if p.how == pp.PIN]
+    protected = [p.path for p in layout.protected if p.how != pp.PIN]
+    read_only = _subpaths([*layout.ro_in_rw, *layout.ro_code, *protected, box])
+    lines += _rule("deny", "file-write*", [*read_only, *pinned])
     lines += _rule("allow", "file-read* file-write*", _subpaths([tmp]))
     return "\n".join(lines) + "\n"

@@ -68,7 +68,8 @@ def setup(outside_tmp: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[str, dict
     naming a token file; the paths by name."""
     tmp = outside_tmp
     home, work, sessions = tmp / "home", tmp / "work", tmp / "sessions"
-    for d in (home / ".kube", home / ".aws", home / ".claude", work / ".git/hooks", sessions / "session-a"):
+    dirs = (home / ".kube", home / ".aws", home / ".claude", home / ".codex", work / ".git/hooks", work / ".git/info")
+    for d in (*dirs, sessions / "session-a"):
         d.mkdir(parents=True)
     (home / ".kube" / "config").write_text("secret")
     (work / ".git" / "config").write_text("[core]")
@@ -107,6 +108,13 @@ def setup(outside_tmp: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[str, dict
         pytest.param("file-write", "home/.claude/state", True, id="agent-dir-writable"),
         pytest.param("file-write", "work/.git/hooks/pre-commit", False, id="git-hooks-read-only"),
         pytest.param("file-write", "work/.git/config", False, id="git-config-read-only"),
+        pytest.param("file-write", "work/.git", False, id="git-dir-not-renamed"),
+        pytest.param("file-write", "work/.git/commondir", False, id="git-commondir-not-created"),
+        pytest.param("file-write", "work/.git/config.worktree", False, id="git-config-worktree-not-created"),
+        pytest.param("file-write", "work/.git/info/attributes", False, id="git-info-read-only"),
+        pytest.param("file-write", "work/.git/objects/ab/cd", True, id="git-objects-writable"),
+        pytest.param("file-write", "home/.claude/settings.json", False, id="claude-settings-read-only"),
+        pytest.param("file-write", "home/.codex/config.toml", False, id="codex-config-read-only"),
         pytest.param("file-write", "home/.bashrc", False, id="home-not-writable"),
         pytest.param("file-write", "/etc/hosts", False, id="system-not-writable"),
         pytest.param("file-write", "kubeconfig", False, id="kubeconfig-not-writable"),
