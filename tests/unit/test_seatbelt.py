@@ -68,7 +68,8 @@ def setup(outside_tmp: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[str, dict
     naming a token file; the paths by name."""
     tmp = outside_tmp
     home, work, sessions = tmp / "home", tmp / "work", tmp / "sessions"
-    dirs = (home / ".kube", home / ".aws", home / ".claude", home / ".codex", work / ".git/hooks", work / ".git/info")
+    dirs = (home / ".kube", home / ".aws", home / ".claude", home / ".codex", work / ".git/hooks")
+    dirs += (work / ".git/info",)
     for d in (*dirs, sessions / "session-a"):
         d.mkdir(parents=True)
     (home / ".kube" / "config").write_text("secret")
