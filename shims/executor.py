@@ -140,20 +140,6 @@ _PROBE_S = 1.0  # how often a silent tool's received bytes are looked at
 _BUSY = 0.01  # a tool using more than 1% of a CPU is working (an idle, waiting kubectl uses about 0.01%)
 
 
-def activity(pid: int) -> tuple[int, float] | None:
-    """Bytes the process has read so far (sockets included) and its CPU seconds; None where unknown."""
-    # kubectl prints -o json only once the whole list has arrived and been decoded: its stdout alone
-    # cannot tell a big list still downloading or decoding from a hung call; these can (Linux: /proc).
-    try:
-        with open(f"/proc/{pid}/io", "rb") as handle:
-            read = int(handle.read().split(b"\n", 1)[0].split()[1])
-        with open(f"/proc/{pid}/stat", "rb") as handle:
-            fields = handle.read().rsplit(b")", 1)[1].split()
-        return read, (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError):
-        return None
-
-
 def _progressed(before: tuple[int, float] | None, now: tuple[int, float] | None, seconds: float) -> bool:
     """Whether the tool read more, or worked (CPU over _BUSY of the `seconds` between the two looks)."""
     if before is None or now is None:
@@ -182,6 +168,7 @@ def run_captured(
     import subprocess
     import time
 
+    from kro.shims import lifetime
     from kro.shims.lifetime import tied
 
     proc = subprocess.Popen(
@@ -192,7 +179,7 @@ def run_captured(
     assert proc.stderr is not None
     last = probed = time.monotonic()  # the last progress; the last look at what the tool has done
     deadline = last + (_UNBOUNDED if seconds is None else seconds)
-    seen = activity(proc.pid) if idle is not None else None
+    seen = lifetime.activity(proc.pid) if idle is not None else None
     stderr = bytearray()
     stopped = timed_out = stalled = False
     with selectors.DefaultSelector() as sel:
@@ -206,7 +193,7 @@ def run_captured(
                 break
             if idle is not None:
                 if now - probed >= _PROBE_S or now - last >= idle:
-                    got = activity(proc.pid)
+                    got = lifetime.activity(proc.pid)
                     if _progressed(seen, got, now - probed):
                         last = now
                     probed, seen = now, got

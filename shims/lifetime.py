@@ -82,3 +82,32 @@ def exit_fd(proc: Popen[bytes]) -> int:
 
     threading.Thread(target=wait, name=f"wait-{proc.pid}", daemon=True).start()
     return read
+
+
+def activity(pid: int) -> tuple[int, float] | None:
+    """Bytes process `pid` has read so far (sockets included) and its CPU seconds; None where unknown."""
+    # kubectl prints -o json only once the whole list has arrived and been decoded: its stdout alone
+    # cannot tell a big list still downloading or decoding from a hung call; these can (Linux: /proc).
+    if not LINUX:
+        return None  # elsewhere only output counts as progress
+    try:
+        with open(f"/proc/{pid}/io", "rb") as handle:
+            read = int(handle.read().split(b"\n", 1)[0].split()[1])
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            fields = handle.read().rsplit(b")", 1)[1].split()
+        return read, (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def stdout_of(pid: int) -> tuple[str, int, int] | None:
+    """Process `pid`'s command name and its stdout's (st_dev, st_ino); None where unknown."""
+    if not LINUX:
+        return None  # elsewhere no pipe hint is given (the envelope still says where the data is)
+    try:
+        with open(f"/proc/{pid}/comm") as handle:
+            name = handle.read().strip()
+        theirs = os.stat(f"/proc/{pid}/fd/1")
+    except OSError:
+        return None
+    return name, theirs.st_dev, theirs.st_ino

@@ -34,19 +34,18 @@ def redirected_stdout() -> bool:
     """
     import stat
 
+    from kro.shims import lifetime  # envelope sessions only: the plain path imports no signal/enum
+
     try:
         mine = os.fstat(1)
         if stat.S_ISCHR(mine.st_mode):
             return False
-        ppid = os.getppid()
-        with open(f"/proc/{ppid}/comm") as handle:
-            parent = handle.read().strip()
-        if parent not in _SHELLS:
-            return False
-        theirs = os.stat(f"/proc/{ppid}/fd/1")
+        parent = lifetime.stdout_of(os.getppid())
     except OSError:
         return False
-    return (mine.st_dev, mine.st_ino) != (theirs.st_dev, theirs.st_ino)
+    if parent is None or parent[0] not in _SHELLS:
+        return False
+    return (mine.st_dev, mine.st_ino) != parent[1:]
 
 
 _SHELLS = frozenset({"sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "busybox", "fish"})
