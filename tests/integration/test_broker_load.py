@@ -8,19 +8,31 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from test_confine import Confined, cluster, confined, needs_bwrap
+from kro_testing import wait_for
+from test_confine import TOKEN, Confined, confined, needs_bwrap
 
+from kro.democluster.server import DemoCluster
 from kro.sandbox.broker import max_calls
 
-__all__ = ["cluster", "confined"]  # fixtures, used by name
+__all__ = ["confined"]  # a fixture, used by name
 
 pytestmark = pytest.mark.load
 
 LOAD = Path(__file__).with_name("broker_load.py")
 BLOCKED = ("delete", "pod", "x")  # decided and audited by the broker, nothing started: the cheapest call
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoCluster]:
+    """test_confine's cluster, but a watch stays open until its client leaves: the twelve watches that fill
+    the broker must all be open at once, however long a loaded machine takes to start them."""
+    log = tmp_path_factory.mktemp("broker-load-cluster") / "requests.jsonl"
+    with DemoCluster(port=0, token=TOKEN, request_log=log, watch_seconds=3600) as demo:
+        yield demo
 
 
 def _fds(pid: int) -> int:
@@ -119,19 +131,38 @@ def test_a_full_broker_says_busy(confined: Confined) -> None:
     answered at once with "busy, retry" (exit 75, audited broker.busy), and served once a watch ends."""
     assert max_calls(256) == 12
     script = (
-        "for i in $(seq 12); do kubectl get pods -n demo -w >/dev/null 2>&1 & done; "
-        "for i in $(seq 600); do kubectl delete pod x 2>busy.txt; rc=$?; [ $rc = 75 ] && break; sleep 0.1; "
-        "done; "
-        "echo busy_rc=$rc; kill $(jobs -p); wait; kubectl delete pod x; echo after_rc=$?"
+        "for i in $(seq 12); do kubectl get pods -n demo -w >/dev/null 2>&1 & watches=\"$watches $!\"; done; "
+        # the next call only once all twelve watch: a call made while they start could take a slot first
+        "i=0; while [ ! -e all-watching ] && [ $i -lt 1200 ]; do sleep 0.1; i=$((i+1)); done; "
+        "kubectl delete pod x 2>busy.txt; echo busy_rc=$?; "
+        # $(jobs -p) would be empty: sh runs a command substitution in a subshell, which has no jobs
+        "kill $watches; wait; kubectl delete pod x; echo after_rc=$?"
     )
     argv = [str(Path(sys.executable).parent / "kro-run"), "--confine", "--context", "kro-demo",
             "--output", "plain", "--", "sh", "-c", script]  # fmt: skip
-    proc = subprocess.run(
-        argv, cwd=confined.work, env=confined.env(), stdin=subprocess.DEVNULL, capture_output=True,
-        text=True, timeout=300, preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256)),
+    before = len(confined.cluster.requests())
+    proc = subprocess.Popen(
+        argv, cwd=confined.work, env=confined.env(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True,
+        preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256)),
     )  # fmt: skip
-    assert "busy_rc=75" in proc.stdout, proc.stdout + proc.stderr
-    assert "after_rc=77" in proc.stdout
+
+
+    def all_watching() -> bool:
+        """Twelve watch requests reached the demo cluster (or kro-run ended: its output says why)."""
+        watches = sum("watch=true" in r["query"] for r in confined.cluster.requests()[before:])
+        return watches >= 12 or proc.poll() is not None
+
+    try:
+        wait_for(all_watching, "twelve watches at the demo cluster", timeout=120)
+        (confined.work / "all-watching").touch()
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert "busy_rc=75" in out, out + err
+    assert "after_rc=77" in out
     busy = (confined.work / "busy.txt").read_text()
     assert "already running 12 calls; nothing was run: retry in a moment" in busy
     assert "broker.busy" in {r["rule"] for r in confined.audit()}
