@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from pathlib import Path
 
 import orjson
 
 from kro.audit_view import Filters, calls, fold_api, render
+from kro.shims.executor import run_to_end
 from kro.shims.session import Session
 
 STEPS = [
@@ -34,11 +34,11 @@ def run_tour(session: Session, env: dict[str, str]) -> int:
     failures = 0
     for title, argv in STEPS:
         _say(f"\n# {title}\n$ {' '.join(argv)}\n")
-        proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60, check=False)
-        _say(proc.stdout)
-        _say(proc.stderr)
-        _say(f"(exit {proc.returncode})\n")
-        failures += proc.returncode not in (0, 77)
+        ran = run_to_end(argv, env, 60)  # the session's shim, as an agent would call it
+        _say(ran.stdout.decode(errors="replace"))
+        _say(ran.stderr.decode(errors="replace"))
+        _say(f"(exit {ran.exit_code})\n")
+        failures += ran.exit_code not in (0, 77)
     _say(f"\n# the audit log, as 'kro audit --session {session.id}' shows it (one line per call)\n")
     records = [orjson.loads(line) for line in Path(session.audit_log).read_bytes().splitlines()]
     mine = [r for r in records if isinstance(r, dict) and r.get("session") == session.id]
