@@ -10,8 +10,10 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler
+from pathlib import Path
 from typing import Any
 
+from claude_session import ClaudeBench, Run
 from model_standin import LoopbackServer, Received, Script
 
 
@@ -138,3 +140,21 @@ def _handler(script: ResponsesScript | GeminiScript) -> type[BaseHTTPRequestHand
             self.close_connection = True
 
     return Handler
+
+
+def run_codex(bench: ClaudeBench, codex: Path, commands: list[str], options: tuple[str, ...] = (),
+              codex_args: tuple[str, ...] = ()) -> Run:  # fmt: skip
+    """`kro-run OPTIONS -- codex exec CODEX_ARGS …` against a scripted Responses API running `commands`."""
+
+    def launch(url: str) -> tuple[list[str], dict[str, str]]:
+        env = bench.env(url)
+        env.update(CODEX_HOME=str(bench.home / ".codex"), KRO_STANDIN_KEY="sk-standin")
+        (bench.home / ".codex").mkdir(exist_ok=True)
+        provider = [f"model_providers.kro.{k}={v}" for k, v in (
+            ("name", '"kro"'), ("base_url", f'"{url}/v1"'), ("wire_api", '"responses"'),
+            ("env_key", '"KRO_STANDIN_KEY"'))]  # fmt: skip
+        argv = [str(codex), "exec", "--skip-git-repo-check", *codex_args, "-m", "gpt-5",
+                "-c", "model_provider=kro", *[w for p in provider for w in ("-c", p)], "Look at the cluster."]
+        return argv, env
+
+    return bench.run_agent(Standin(ResponsesScript(commands)), launch, options=options)

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from claude_session import HOOK_REFUSAL, ClaudeBench, Run, assert_safe, envelopes_in
+from claude_session import HOOK_REFUSAL, ClaudeBench, assert_safe, envelopes_in
 from model_standin import ModelStandin
-from other_standins import ResponsesScript, Standin
+from other_standins import run_codex
 
 from kro.democluster.server import DemoCluster
 from kro.democluster.testing import DemoHandle
@@ -110,23 +110,6 @@ def codex_bench(codex_bin: Path, token_cluster: DemoHandle) -> Iterator[ClaudeBe
         yield bench
     finally:
         shutil.rmtree(base, ignore_errors=True)
-
-
-def run_codex(bench: ClaudeBench, codex: Path, commands: list[str], options: tuple[str, ...] = ()) -> Run:
-    """`kro-run … -- codex exec` with no sandbox option of its own: kro-run's permission profile applies."""
-
-    def launch(url: str) -> tuple[list[str], dict[str, str]]:
-        env = bench.env(url)
-        env.update(CODEX_HOME=str(bench.home / ".codex"), KRO_STANDIN_KEY="sk-standin")
-        (bench.home / ".codex").mkdir(exist_ok=True)
-        provider = [f"model_providers.kro.{k}={v}" for k, v in (
-            ("name", '"kro"'), ("base_url", f'"{url}/v1"'), ("wire_api", '"responses"'),
-            ("env_key", '"KRO_STANDIN_KEY"'))]  # fmt: skip
-        argv = [str(codex), "exec", "--skip-git-repo-check", "-m", "gpt-5", "-c", "model_provider=kro",
-                *[w for p in provider for w in ("-c", p)], "Look at the cluster."]  # fmt: skip
-        return argv, env
-
-    return bench.run_agent(Standin(ResponsesScript(commands)), launch, options=options)
 
 
 def test_codex_permission_profile_keeps_the_credentials_unreadable(codex_bench: ClaudeBench,

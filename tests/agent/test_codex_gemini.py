@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from claude_session import BIN, HOOK_REFUSAL, ClaudeBench, Run, assert_safe, envelopes_in
-from other_standins import GeminiScript, ResponsesScript, Standin
+from other_standins import GeminiScript, Standin, run_codex
 
 from kro.democluster.testing import DemoHandle
 
@@ -17,6 +17,7 @@ pytestmark = pytest.mark.agent
 READ = "kubectl get pods -n demo"
 DELETE = "kubectl delete deployment web -n demo"
 PROBE = "echo PATH=$PATH"
+OWN_SANDBOX_OFF = ("-s", "danger-full-access")  # codex's own sandbox denies network: these tests test kro's
 
 
 @pytest.fixture
@@ -31,31 +32,14 @@ def first_path_entry(result: str) -> list[str]:
     return line.split("PATH=", 1)[1].split(":")
 
 
-def run_codex(bench: ClaudeBench, codex: Path, commands: list[str], options: tuple[str, ...] = ()) -> Run:
-    """`kro-run … -- codex exec`, a scripted Responses API; codex's own sandbox off (it denies network)."""
-
-    def launch(url: str) -> tuple[list[str], dict[str, str]]:
-        env = bench.env(url)
-        env.update(CODEX_HOME=str(bench.home / ".codex"), KRO_STANDIN_KEY="sk-standin")
-        (bench.home / ".codex").mkdir(exist_ok=True)
-        provider = [f"model_providers.kro.{k}={v}" for k, v in (
-            ("name", '"kro"'), ("base_url", f'"{url}/v1"'), ("wire_api", '"responses"'),
-            ("env_key", '"KRO_STANDIN_KEY"'))]  # fmt: skip
-        argv = [str(codex), "exec", "--skip-git-repo-check", "-s", "danger-full-access", "-m", "gpt-5",
-                "-c", "model_provider=kro", *[w for p in provider for w in ("-c", p)], "Look at the cluster."]
-        return argv, env
-
-    return bench.run_agent(Standin(ResponsesScript(commands)), launch, options=options)
-
-
 def test_codex(bench: ClaudeBench, codex_bin: Path) -> None:
     """Codex's exec tool drops the session's bin/ from PATH; the profile puts it back, calls are audited."""
-    control = run_codex(bench, codex_bin, [PROBE, READ], options=("--no-agent-setup",))
+    control = run_codex(bench, codex_bin, [PROBE, READ], ("--no-agent-setup",), OWN_SANDBOX_OFF)
     assert_safe(control)
     assert not any(p.endswith("/bin") and "session-" in p for p in first_path_entry(control.results[0]))
     assert "NAME" in control.results[1]
     assert control.kubectl_records() == [], "without the profile the real kubectl ran, unaudited"
-    run = run_codex(bench, codex_bin, [PROBE, READ, DELETE])
+    run = run_codex(bench, codex_bin, [PROBE, READ, DELETE], codex_args=OWN_SANDBOX_OFF)
     assert_safe(run)
     assert any(p.endswith("/bin") and "session-" in p for p in first_path_entry(run.results[0]))
     [pods] = envelopes_in(run.results[1].split("Output:\n", 1)[1])
