@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -150,3 +152,18 @@ class KroSession:
         if api:
             return [r for r in calls(self.records()) if r["tool"] == "api"]
         return [r for r in calls(self.records()) if r["tool"] != "api"]
+
+
+def drop_after_head(url: str, ca_pem: bytes, token: str, path: str, tmp: Path, timeout: float = 30) -> None:
+    """GET `path` from the session API proxy at `url` (https://HOST:PORT, its CA `ca_pem`, the session's
+    token), read the answer's first byte, and go away without a word: a client that abandons a stream."""
+    ca = tmp / "proxy-ca.crt"
+    ca.write_bytes(ca_pem)
+    host, port = url.removeprefix("https://").split(":")
+    tls = ssl.create_default_context(cafile=str(ca))
+    with (
+        socket.create_connection((host, int(port)), timeout=timeout) as raw,
+        tls.wrap_socket(raw, server_hostname=host) as conn,
+    ):
+        conn.sendall(f"GET {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\n\r\n".encode())
+        assert conn.recv(1)

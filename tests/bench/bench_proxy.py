@@ -36,6 +36,9 @@ from typing import Any
 
 import yaml
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: the shared test helpers
+from kro_testing import drop_after_head
+
 from kro.democluster.server import DemoCluster
 from kro.democluster.testing import kubectl_env
 
@@ -396,26 +399,6 @@ def far_cluster(
     )
 
 
-def _drop_watch(info: dict[str, Any], base: Path, path: str) -> None:
-    """Open a watch through the proxy, read its first byte, and go away without a word.
-
-    (From resourceVersion 0: the watch opens with the current objects as ADDED events; without a version
-    kube-apiserver v1.36 here answers with an error event after ~3 s, and a watch that ends is not abandoned.)
-    """
-    ca = base / "proxy-ca.crt"
-    ca.write_bytes(base64.b64decode(info["ca"]))
-    host, port = info["url"].removeprefix("https://").split(":")
-    tls = ssl.create_default_context(cafile=str(ca))
-    with (
-        socket.create_connection((host, int(port)), timeout=30) as raw,
-        tls.wrap_socket(raw, server_hostname=host) as conn,
-    ):
-        conn.sendall(
-            f"GET {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {info['token']}\r\n\r\n".encode()
-        )
-        assert conn.recv(1)
-
-
 def abandoned_watches(base: Path, doc: dict[str, Any], context: str, watches: int, reads: int) -> None:
     """`watches` watches dropped by their clients (HTTP/2 upstream), then `reads` kubectl gets, timed."""
     with proxy_process(minified(doc, context), base) as info:
@@ -426,7 +409,11 @@ def abandoned_watches(base: Path, doc: dict[str, Any], context: str, watches: in
         for n in range(watches):
             kind = ("pods", "deployments", "events")[n % 3]
             group = "/apis/apps/v1" if kind == "deployments" else "/api/v1"
-            _drop_watch(info, base, f"{group}/namespaces/shop/{kind}?watch=1&resourceVersion=0")
+            # from resourceVersion 0: the watch opens with the current objects as ADDED events; without a
+            # version kube-apiserver v1.36 answers with an error event after ~3 s (a watch that ends is not
+            # abandoned)
+            drop_after_head(info["url"], base64.b64decode(info["ca"]), info["token"],
+                            f"{group}/namespaces/shop/{kind}?watch=1&resourceVersion=0", base)  # fmt: skip
         dropping = time.perf_counter() - started
         took = [kubectl(info["kubeconfig"], cache, "get", "pods", "-n", "shop") for _ in range(reads)]
         time.sleep(1)

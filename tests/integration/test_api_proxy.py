@@ -21,7 +21,7 @@ from typing import Any
 import httpx2 as httpx
 import pytest
 import yaml
-from kro_testing import BIN, KroSession, calls_of, envelopes
+from kro_testing import BIN, KroSession, calls_of, drop_after_head, envelopes
 
 from kro.audit_command import calls
 from kro.democluster.fixture import FAKE_SA_TOKEN, FAKE_SECRET_PASSWORD
@@ -607,22 +607,6 @@ def test_a_cluster_that_goes_away_is_infra_in_kros_words(tmp_path: Path, when: s
     assert "memcache" not in failed["message"]
 
 
-def _drop_after_head(handle: ProxyHandle, tmp: Path, path: str) -> None:
-    """Open a request through the proxy, read its head's first byte, and go away without a word."""
-    ca = tmp / "proxy-ca.crt"
-    ca.write_bytes(handle.ca)
-    host, port = handle.url.removeprefix("https://").split(":")
-    tls_ctx = ssl.create_default_context(cafile=str(ca))
-    with (
-        socket.create_connection((host, int(port)), timeout=10) as raw,
-        tls_ctx.wrap_socket(raw, server_hostname=host) as conn,
-    ):
-        conn.sendall(
-            f"GET {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {handle.token}\r\n\r\n".encode()
-        )
-        assert conn.recv(1)
-
-
 @pytest.mark.parametrize(
     "path",
     [
@@ -642,7 +626,7 @@ def test_a_client_that_leaves_ends_its_stream_at_once(
         idle = handle.state()
         started = time.monotonic()
         for _ in range(5):
-            _drop_after_head(handle, tmp_path, path)
+            drop_after_head(handle.url, handle.ca, handle.token, path, tmp_path, timeout=10)
         while handle.state() != idle and time.monotonic() - started < 3:
             time.sleep(0.02)
         assert handle.state() == idle, "every dropped watch ended before the server ended it (6 s)"
