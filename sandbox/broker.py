@@ -34,7 +34,7 @@ from kro.sandbox.platform import bind_unix, parent_pid
 from kro.sandbox.shim_entry import blocked_handler
 from kro.shims import executor
 from kro.shims.audit import AuditLog, Call, new_call_id
-from kro.shims.broker_client import MAX_REQUEST, PLAIN_BOUND_S
+from kro.shims.broker_client import MAX_REQUEST, call_bound
 from kro.shims.decide import TOOLS
 from kro.shims.errors import RESOURCE_ERRNOS, ExitStatus, KroError, guarded
 from kro.shims.model import Decision
@@ -66,16 +66,6 @@ def max_calls(limit: int | None = None) -> int:
     if limit == resource.RLIM_INFINITY:
         return MAX_CALLS
     return max(1, min(MAX_CALLS, (limit - _RESERVED_FDS) // FDS_PER_CALL))
-
-
-def call_bound(session: Session) -> float:
-    """The longest a brokered call may run: the session's own bound (plus stopping it), or PLAIN_BOUND_S."""
-    if session.output == "envelope":  # a call still making progress may run to the pipeline's total cap
-        from kro.shims.pipeline import TOTAL_CAP_S
-
-        total = session.call_timeout or max(TOTAL_CAP_S, session.request_timeout)
-        return max(total, session.stream_seconds) + 15.0
-    return session.call_timeout + 15.0 if session.call_timeout else PLAIN_BOUND_S
 
 
 class Busy(Exception):

@@ -18,7 +18,7 @@ import socket
 import sys
 
 from kro.shims.errors import ConfigError, ExitStatus, guarded
-from kro.shims.session import SESSION_FILE, Session, load_session
+from kro.shims.session import SESSION_FILE, TOTAL_CAP_S, Session, load_session
 
 MAX_REQUEST = 1 << 20
 PLAIN_BOUND_S = 3600.0  # the broker's bound on a plain-mode call without --call-timeout
@@ -26,12 +26,17 @@ _SEND_S = 10.0
 _MARGIN_S = 30.0
 
 
+def call_bound(session: Session) -> float:
+    """The longest a brokered call may run: the session's own bound (plus stopping it), or PLAIN_BOUND_S."""
+    if session.output == "envelope":  # a call still making progress may run to the pipeline's total cap
+        total = session.call_timeout or max(TOTAL_CAP_S, session.request_timeout)
+        return max(total, session.stream_seconds) + 15.0
+    return session.call_timeout + 15.0 if session.call_timeout else PLAIN_BOUND_S
+
+
 def reply_timeout(session: Session) -> float:
     """How long the client waits for the broker's answer: the broker's bound on the call, plus a margin."""
-    if session.output == "envelope":
-        own = max(session.request_timeout, session.stream_seconds, session.call_timeout)
-        return own + 15.0 + _MARGIN_S
-    return (session.call_timeout + 15.0 if session.call_timeout else PLAIN_BOUND_S) + _MARGIN_S
+    return call_bound(session) + _MARGIN_S
 
 
 def main(tool: str, script: str, argv: list[str]) -> int:

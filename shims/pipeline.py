@@ -19,6 +19,7 @@ from kro.shims.errors import RESOURCE_ERRNOS, AuditError, ExitStatus
 from kro.shims.hotpath_stdlib import NamedTuple
 from kro.shims.model import Decision, Invocation, Pins
 from kro.shims.outcome import Failure, Outcome, RunResult
+from kro.shims.session import TOTAL_CAP_S
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -38,9 +39,6 @@ if TYPE_CHECKING:
 # Plain mode honours a call's own --request-timeout for the whole call (kubectl applies it to each request,
 # not to an exec credential plugin); kubectl gets this long to report its own timeout first.
 REQUEST_TIMEOUT_GRACE = 5.0
-# Envelope calls end when they make no progress for --request-timeout s; this caps a call still making
-# progress (a huge list over a slow link), unless --call-timeout sets the cap.
-TOTAL_CAP_S = 600.0
 TOTAL_CAP_BY = "kro's total cap; --call-timeout sets another"
 
 

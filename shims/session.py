@@ -10,6 +10,9 @@ from kro.shims.hotpath_stdlib import NamedTuple
 
 SESSION_FILE = "session.json"
 SCHEMA = 1
+# Envelope calls end when they make no progress for --request-timeout s; this caps a call still making
+# progress (a huge list over a slow link), unless --call-timeout sets the cap (the pipeline, the broker).
+TOTAL_CAP_S = 600.0
 
 
 class Session(NamedTuple):
