@@ -15,7 +15,7 @@ from urllib.parse import quote
 import orjson
 
 from kro.shims import rules as R
-from kro.shims.api_policy import ApiPins, ApiRequest, Namespaced, decide_request
+from kro.shims.api_policy import REACH_IN, SELF_REVIEWS, ApiPins, ApiRequest, Namespaced, decide_request
 
 GROUP = "authorization.k8s.io"
 ACCESS = "selfsubjectaccessreviews"
@@ -36,8 +36,7 @@ _METHODS = {
     "deletecollection": "DELETE",
 }
 READ_VERBS = ("get", "list", "watch")
-_REACH_IN = ("exec", "attach", "portforward", "proxy")
-_SELF_REVIEWS = frozenset({"selfsubjectaccessreviews", "selfsubjectrulesreviews", "selfsubjectreviews"})
+_SELF_REVIEWS = frozenset(resource for _, resource in SELF_REVIEWS)  # the resource names, in any group
 _FIELDS = ("namespace", "verb", "group", "version", "resource", "subresource", "name")
 
 
@@ -231,7 +230,7 @@ def _read_only_verbs(rule: dict[str, Any], *, reviews: bool) -> list[str]:
 
 def _reaches_in(resource: str) -> bool:
     sub = resource.split("/", 1)[1] if "/" in resource else ""
-    return sub in _REACH_IN or resource == "serviceaccounts/token"
+    return sub in REACH_IN or resource == "serviceaccounts/token"
 
 
 def read_only_rules(doc: object, pins: ApiPins) -> object:

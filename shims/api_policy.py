@@ -43,7 +43,7 @@ Namespaced = Callable[[str, str], bool | None]
 
 _READS = frozenset({"GET", "HEAD"})
 _WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-_SELF_REVIEWS = frozenset(
+SELF_REVIEWS = frozenset(
     {
         ("authorization.k8s.io", "selfsubjectaccessreviews"),
         ("authorization.k8s.io", "selfsubjectrulesreviews"),
@@ -58,7 +58,7 @@ _OTHER_REVIEWS = frozenset(
         ("authentication.k8s.io", "tokenreviews"),
     }
 )
-_REACH_IN = frozenset({"exec", "attach", "portforward", "proxy"})
+REACH_IN = frozenset({"exec", "attach", "portforward", "proxy"})
 # Subresources a GET may read: the object's own views. Others (an aggregated API's own verbs) are refused.
 _READ_SUBRESOURCES = frozenset({"status", "scale", "log", "ephemeralcontainers", "resize"})
 _METHOD_OVERRIDES = frozenset({"x-http-method-override", "x-http-method", "x-method-override"})
@@ -97,7 +97,7 @@ def upgrade_reason() -> str:
 
 def subresource_reason(sub: str) -> str:
     """Reason for exec/attach/portforward/proxy, or a subresource kro does not know as a read."""
-    if sub in _REACH_IN:
+    if sub in REACH_IN:
         return (
             f"the '{sub}' subresource reaches into workloads, nodes or the network and is blocked; "
             "use logs, describe or get to inspect instead"
@@ -198,7 +198,7 @@ def decide_request(req: ApiRequest, pins: ApiPins, namespaced: Namespaced) -> Ap
         return _refuse(R.API_PATH, path_reason(shown, str(err)))
     method = req.method
     if where.kind == "resource":
-        if where.verb == "proxy" or where.subresource in _REACH_IN:
+        if where.verb == "proxy" or where.subresource in REACH_IN:
             sub = "proxy" if where.verb == "proxy" else where.subresource or ""
             return _refuse(R.API_SUBRESOURCE, subresource_reason(sub))
         if where.resource == "serviceaccounts" and where.subresource == "token":
@@ -243,7 +243,7 @@ def _decide_post(req: ApiRequest, where: Route) -> ApiDecision:
         and not where.verb
     )
     key = (where.group, where.resource)
-    if plain and key in _SELF_REVIEWS:
+    if plain and key in SELF_REVIEWS:
         return ApiDecision(True, R.ALLOWED, f"POST {where.resource} asks about this session's own access",
                            "none", False)  # fmt: skip
     if where.kind == "resource" and key in _OTHER_REVIEWS:

@@ -94,6 +94,12 @@ def _without_klog(stderr: str) -> str:
         if not (line[:1] in "EWIF" and line[1:5].isdigit() and ".go:" in line.partition("] ")[0])
     ]
     return "\n".join(kept or lines)
+
+
+# The bound_by of a call stopped at kro's total cap (pipeline._bound): not a stall, not a setting of its own.
+TOTAL_CAP_BY = "kro's total cap; --call-timeout sets another"
+
+
 def _timeout_message(result: RunResult) -> str:
     """Why kro stopped the call: no data for a while (the cluster may be slow), or its total bound."""
     tool, bound, by = result.tool, result.bound, result.bound_by
@@ -102,7 +108,7 @@ def _timeout_message(result: RunResult) -> str:
             f"kro stopped {tool}: no data for {bound:g} s ({by}); the cluster or a credential plugin may be "
             "slow or hanging (retry, or narrow the request with -n, -l or --limit)" + _kept(result)
         )
-    if by.startswith("kro's total cap"):
+    if by == TOTAL_CAP_BY:
         return (
             f"kro stopped {tool} at its total bound of {bound:g} s ({by}) although data was still arriving; "
             "narrow the request with -n, -l or --limit, or allow longer with --call-timeout" + _kept(result)

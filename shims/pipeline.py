@@ -18,7 +18,7 @@ from kro.shims.decide import decide_argv
 from kro.shims.errors import RESOURCE_ERRNOS, AuditError, ExitStatus
 from kro.shims.hotpath_stdlib import NamedTuple
 from kro.shims.model import Decision, Invocation, Pins
-from kro.shims.outcome import Failure, Outcome, RunResult
+from kro.shims.outcome import TOTAL_CAP_BY, Failure, Outcome, RunResult
 from kro.shims.session import TOTAL_CAP_S
 
 TYPE_CHECKING = False
@@ -39,7 +39,6 @@ if TYPE_CHECKING:
 # Plain mode honours a call's own --request-timeout for the whole call (kubectl applies it to each request,
 # not to an exec credential plugin); kubectl gets this long to report its own timeout first.
 REQUEST_TIMEOUT_GRACE = 5.0
-TOTAL_CAP_BY = "kro's total cap; --call-timeout sets another"
 
 
 class Plan(NamedTuple):
@@ -268,8 +267,7 @@ def _execute(session: Session, plan: Plan, sink: Sink, capture: Capture) -> Outc
     failure = judge(result)
     refused = feed.spill_error
     if refused is not None:  # the cache is full or unwritable: a clear failure, no file left
-        feed.discard()
-        result = result._replace(spill=None)
+        feed.discard()  # result.spill is None already: a feed names no file it could not write
         message = (
             f"{plan.tool}'s output was too big to show and kro could not keep it: {refused}; "
             "free space there (kro cache prune) or narrow the request (-n, -l, --limit)"

@@ -11,7 +11,6 @@ FILE_FORMATS = frozenset({"go-template-file", "templatefile", "jsonpath-file", "
 JSONPATH_FORMATS = frozenset({"jsonpath", "jsonpath-as-json"})
 # config view: kro renders these itself with every credential masked (see config_view.py).
 MASKED_CONFIG_OUTPUTS = frozenset({"", "yaml", "json"})
-_REACH_IN = frozenset({"proxy", "exec", "attach", "portforward"})
 
 
 def is_secret_type(token: str) -> bool:
@@ -44,7 +43,7 @@ def raw_path_problem(path: str, pins: Pins) -> tuple[str, str] | None:
     """
     from kro.shims import api_path
     from kro.shims.api_path import PathError, decoded_query
-    from kro.shims.api_policy import ApiPins, ApiRequest, decide_request
+    from kro.shims.api_policy import REACH_IN, ApiPins, ApiRequest, decide_request
 
     reason = (
         f"--raw {path!r} is not a plain read kro can vouch for; raw paths may name health, "
@@ -71,7 +70,7 @@ def raw_path_problem(path: str, pins: Pins) -> tuple[str, str] | None:
         ns = ", ".join(pins.namespaces)
         resource = f"this session may only read namespaces {ns}; use a path under /namespaces/<ns>/"
         return R.NAMESPACE, resource if where.kind == "resource" else decision.reason
-    if where.verb == "proxy" or where.subresource in _REACH_IN:
+    if where.verb == "proxy" or where.subresource in REACH_IN:
         return R.RAW_PATH, (
             f"--raw {path!r} reaches into a workload or node (proxy/exec/attach/portforward); "
             "use logs, describe or get to inspect instead"
