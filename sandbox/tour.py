@@ -5,9 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import orjson
-
-from kro.audit_view import Filters, calls, fold_api, render
+from kro.audit_view import Filters, calls, fold_api, records_of, render
 from kro.shims.executor import run_to_end
 from kro.shims.session import Session
 
@@ -40,8 +38,7 @@ def run_tour(session: Session, env: dict[str, str]) -> int:
         _say(f"(exit {ran.exit_code})\n")
         failures += ran.exit_code not in (0, 77)
     _say(f"\n# the audit log, as 'kro audit --session {session.id}' shows it (one line per call)\n")
-    records = [orjson.loads(line) for line in Path(session.audit_log).read_bytes().splitlines()]
-    mine = [r for r in records if isinstance(r, dict) and r.get("session") == session.id]
-    _say(render(fold_api(calls(mine)), Filters()))
+    views = fold_api(calls(records_of(Path(session.audit_log))))
+    _say(render(views, Filters(session=session.id)))
     _say("(kro audit --api lists the API requests under each call; --json gives the records)\n")
     return 1 if failures else 0
