@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 
-from kro.audit_view import Filters, calls, fold_api, records_of, render, shown
+from kro.audit_view import Filters, calls, fold_api, parse_records, records_of, render, shown
 from kro.shims import durations
 from kro.shims.audit import MAX_RECORD, default_path
 from kro.shims.errors import ExitStatus, UsageError
@@ -139,14 +139,12 @@ def follow(path: Path, f: Filters, poll: float = 0.5, idle_after: float = 2.0) -
             chunk = b""
         offset += len(chunk)
         *lines, pending = (pending + chunk).split(b"\n")
-        for line in lines:
-            try:
-                record = orjson.loads(line)
-            except orjson.JSONDecodeError:
-                continue
-            if isinstance(record, dict):
-                records.append(record)
+        records.extend(parse_records(lines))
+        idle_before = quiet >= idle_after
         quiet = 0.0 if lines else quiet + poll
+        if not lines and (quiet >= idle_after) == idle_before:  # nothing new: no line, no quiet
+            time.sleep(poll)
+            continue
         views = fold_api(calls(records))
         sessions_later: dict[object, int] = {}
         for n, view in enumerate(views):

@@ -55,15 +55,20 @@ def calls(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     return views
 
 
-def records_of(path: Path) -> Iterator[dict[str, Any]]:
-    """The records of the log at `path` that parse as JSON objects (a torn line is skipped)."""
-    for line in path.read_bytes().splitlines():
+def parse_records(lines: Iterable[bytes]) -> Iterator[dict[str, Any]]:
+    """The lines that parse as JSON objects (a torn line is skipped)."""
+    for line in lines:
         try:
             record = orjson.loads(line)
         except orjson.JSONDecodeError:
             continue
         if isinstance(record, dict):
             yield record
+
+
+def records_of(path: Path) -> Iterator[dict[str, Any]]:
+    """The records of the log at `path` (a torn line is skipped)."""
+    return parse_records(path.read_bytes().splitlines())
 
 
 _SLACK = 0.005  # ms-resolution timestamps, and the outcome's duration counts from before the call record
