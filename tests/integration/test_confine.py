@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kro_testing import BIN, calls_of
+from kro_testing import BIN, calls_of, wait_for
 
 from kro.audit_command import problems
 from kro.democluster.server import DemoCluster
@@ -275,11 +275,6 @@ def _watchers(confined: Confined) -> list[int]:
     return found
 
 
-def _until(check: Any, seconds: float = 15) -> None:
-    deadline = time.monotonic() + seconds
-    while not check():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
 
 
 @needs_bwrap
@@ -292,10 +287,10 @@ def test_hangup_stops_the_tool(confined: Confined) -> None:
     )
     proc = confined.popen(script, output="plain")
     try:
-        _until(lambda: _watchers(confined))  # the real kubectl runs outside, for the shim inside
+        wait_for(lambda: _watchers(confined), "the watch outside", 15)  # the real kubectl, for the shim
         (confined.work / "stop").touch()
-        _until(lambda: (confined.work / "stopped").exists())
-        _until(lambda: not _watchers(confined), seconds=5)
+        wait_for(lambda: (confined.work / "stopped").exists(), "the shim to stop", 15)
+        wait_for(lambda: not _watchers(confined), "the watch to end", 5)
     finally:
         (confined.work / "done").touch()
         proc.communicate(timeout=60)

@@ -8,7 +8,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from kro_testing import BIN, KroSession
+from kro_testing import BIN, KroSession, wait_for
 from test_confine import Confined, cluster, confined, needs_bwrap
 
 __all__ = ["cluster", "confined"]  # fixtures, used by name
@@ -38,13 +38,6 @@ def _sessions(run_dir: Path) -> list[Path]:
     return sorted((run_dir / "kro").glob("session-*"))
 
 
-def _until(check: object, seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    while not check():  # type: ignore[operator]
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
-
-
 def _start(session: KroSession, script: str, *options: str) -> subprocess.Popen[str]:
     argv = [str(BIN / "kro-run"), "--kubeconfig", str(session.demo.kubeconfig), "--context", "kro-demo",
             "--audit-log", str(session.audit_log), "--output", "plain", *options,
@@ -61,7 +54,11 @@ def test_sigterm_reaches_the_agent_and_nothing_is_left(kro_session: KroSession) 
     process (the agent's children, kubectl) nor the session dir is left."""
     run = kro_session.tmp / "run"
     proc = _start(kro_session, f"trap 'echo trapped >&2; exit 3' TERM; {WATCH}")
-    _until(lambda: (kro_session.tmp / "started").exists() and len(_left(run)) >= 3)
+    wait_for(
+        lambda: (kro_session.tmp / "started").exists() and len(_left(run)) >= 3,
+        "the agent and its children",
+        30,
+    )
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 3, err
@@ -74,7 +71,7 @@ def test_an_agent_ignoring_sigterm_is_killed_after_the_grace(kro_session: KroSes
     """An agent that ignores SIGTERM is killed with its process group after the grace period: 128+9."""
     run = kro_session.tmp / "run"
     proc = _start(kro_session, f"trap '' TERM; {WATCH}")
-    _until(lambda: (kro_session.tmp / "started").exists())
+    wait_for(lambda: (kro_session.tmp / "started").exists(), "the agent to start", 30)
     started = time.monotonic()
     proc.send_signal(signal.SIGTERM)
     proc.communicate(timeout=30)
@@ -89,13 +86,17 @@ def test_kill_9_is_cleaned_up_at_the_next_start(kro_session: KroSession) -> None
     the next kro-run starts."""
     run = kro_session.tmp / "run"
     proc = _start(kro_session, WATCH)
-    _until(lambda: (kro_session.tmp / "started").exists() and len(_left(run)) >= 3)
+    wait_for(
+        lambda: (kro_session.tmp / "started").exists() and len(_left(run)) >= 3,
+        "the agent and its children",
+        30,
+    )
     proc.kill()
     proc.wait(timeout=30)  # not communicate(): the orphans hold its pipes open
     assert len(_sessions(run)) == 1
     again = kro_session.sh("true")
     assert again.returncode == 0, again.stderr
-    _until(lambda: _left(run) == [], seconds=10)
+    wait_for(lambda: _left(run) == [], "nothing left running", 10)
     assert _sessions(run) == []
 
 
@@ -106,11 +107,15 @@ def test_confined_sigterm_and_kill_9_leave_nothing(confined: Confined) -> None:
     run = confined.base / "run"
     for sig in (signal.SIGTERM, signal.SIGKILL):
         proc = confined.popen("kubectl get pods -n demo -w >/dev/null & touch started; wait")
-        _until(lambda: (confined.work / "started").exists() and any("-w" in p for p in _left(run)))
+        wait_for(
+            lambda: (confined.work / "started").exists() and any("-w" in p for p in _left(run)),
+            "the confined watch",
+            30,
+        )
         proc.send_signal(sig)
         proc.wait(timeout=30)
         (confined.work / "started").unlink()
-        _until(lambda: _left(run) == [], seconds=10)
+        wait_for(lambda: _left(run) == [], "nothing left running", 10)
         if sig == signal.SIGTERM:
             assert proc.returncode == 128 + signal.SIGTERM
             assert _sessions(run) == []

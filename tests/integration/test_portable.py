@@ -16,9 +16,9 @@ import sys
 import pytest
 import test_confine
 import test_lifetime
-from kro_testing import BIN, KroSession
+from kro_testing import BIN, KroSession, wait_for
 from test_confine import Confined, cluster, confined, needs_bwrap
-from test_lifetime import _left, _sessions, _start, _until
+from test_lifetime import _left, _sessions, _start
 
 from kro.democluster.fixture import WEB_PODS
 
@@ -93,7 +93,11 @@ def test_kill_9_of_the_agent_leaves_nothing_running(kro_session: KroSession) -> 
     """kill -9 of the agent: its children (no subreaper to collect them) end with its process group."""
     run = kro_session.tmp / "run"
     proc = _start(kro_session, f"echo $$ > agent.pid; {test_lifetime.WATCH}")
-    _until(lambda: (kro_session.tmp / "started").exists() and len(_left(run)) >= 3)
+    wait_for(
+        lambda: (kro_session.tmp / "started").exists() and len(_left(run)) >= 3,
+        "the agent and its children",
+        30,
+    )
     os.kill(int((kro_session.tmp / "agent.pid").read_text()), signal.SIGKILL)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 128 + signal.SIGKILL, err
@@ -113,12 +117,16 @@ def test_kill_9_reclaims_a_process_named_only_by_its_argv(kro_session: KroSessio
     run = kro_session.tmp / "run"
     unmarked = 'env -u KRO_SESSION python3 -c "import time; time.sleep(300)" "$KRO_SESSION/kubeconfig" &'
     proc = _start(kro_session, f"{unmarked} touch started; wait")
-    _until(lambda: (kro_session.tmp / "started").exists() and any("time.sleep" in p for p in _left(run)))
+    wait_for(
+        lambda: (kro_session.tmp / "started").exists() and any("time.sleep" in p for p in _left(run)),
+        "the agent",
+        30,
+    )
     proc.kill()
     proc.wait(timeout=30)
     again = kro_session.sh("true")
     assert again.returncode == 0, again.stderr
-    _until(lambda: _left(run) == [], seconds=10)
+    wait_for(lambda: _left(run) == [], "nothing left running", 10)
 
 
 @needs_bwrap
