@@ -84,7 +84,6 @@ class Layout:
     cwd: str
     fresh: tuple[str, ...]
     rw: tuple[str, ...]
-    ro_in_rw: tuple[str, ...]
     hidden_dirs: tuple[str, ...]
     hidden_files: tuple[str, ...]
     shown: tuple[tuple[str, str], ...]
@@ -182,7 +181,6 @@ def plan(session: Session, env: dict[str, str], opts: ConfineOptions) -> Layout:
             raise UsageError(f"--rw {path}: no such file or directory")
     rw = [cwd, *(_real(home / d) for d in AGENT_DIRS if (home / d).exists()), *(_real(p) for p in opts.rw)]
     protected = pp.protected(list(dict.fromkeys(rw)), _real(home))
-    ro_in_rw = [e.path for e in protected if e.how in (pp.READ_ONLY, pp.PLACEHOLDER)]
     tool_dirs, tool_files = tool_paths(env.get("PATH", ""), (session.kubectl, session.kubetail))
     dirs = {_real(home / d) for d in HOME_CREDENTIALS if (home / d).is_dir()}
     dirs |= {_real(d) for d in SYSTEM_CREDENTIALS if os.path.isdir(d)} | tool_dirs
@@ -225,7 +223,6 @@ def plan(session: Session, env: dict[str, str], opts: ConfineOptions) -> Layout:
         cwd=cwd,
         fresh=tuple(fresh),
         rw=tuple(dict.fromkeys(rw)),
-        ro_in_rw=tuple(ro_in_rw),
         hidden_dirs=tuple(sorted(d for d in dirs if needed(d))),
         hidden_files=tuple(sorted(f for f in files if needed(f) and not any(_under(f, d) for d in dirs))),
         shown=tuple(shown),
@@ -253,10 +250,6 @@ def bwrap_args(bwrap: str, layout: Layout, box: Path, empty: Path) -> list[str]:
             args += ["--bind", stand_ins.private_copy(box, entry.path), entry.path]
         else:  # read-only; a placeholder exists on the host by now (stand_ins.make)
             args += ["--ro-bind", entry.path, entry.path]
-    done = {e.path for e in layout.protected}
-    for path in layout.ro_in_rw:
-        if path not in done:
-            args += ["--ro-bind", path, path]
     for path in layout.ro_code:
         args += ["--ro-bind", path, path]
     for path in layout.hidden_dirs:

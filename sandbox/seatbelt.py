@@ -60,7 +60,7 @@ def profile(layout: Layout, box: str, tmp: str, host_tmp: tuple[str, ...] = ()) 
     # a pinned dir (a git dir) keeps its name, its contents stay writable; the rest is read-only as a whole
     pinned = [f"(literal {_quote(p.path)})" for p in layout.protected if p.how == pp.PIN]
     protected = [p.path for p in layout.protected if p.how != pp.PIN]
-    read_only = _subpaths([*layout.ro_in_rw, *layout.ro_code, *protected, box])
+    read_only = _subpaths([*layout.ro_code, *protected, box])
     lines += _rule("deny", "file-write*", [*read_only, *pinned])
     lines += _rule("allow", "file-read* file-write*", _subpaths([tmp]))
     return "\n".join(lines) + "\n"

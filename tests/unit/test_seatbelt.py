@@ -134,7 +134,7 @@ def test_what_the_profile_allows(
 
 def test_paths_are_quoted(tmp_path: Path) -> None:
     """A quote or backslash in a path cannot end the string and add a rule."""
-    layout = confine.Layout(cwd="/w", fresh=(), rw=('/w/a"b) (allow default', "/w/c\\d"), ro_in_rw=(),
+    layout = confine.Layout(cwd="/w", fresh=(), rw=('/w/a"b) (allow default', "/w/c\\d"),
                             hidden_dirs=(), hidden_files=(), shown=())  # fmt: skip
     text = seatbelt.profile(layout, "/box", "/box/tmp")
     assert '(subpath "/w/a\\"b) (allow default")' in text
