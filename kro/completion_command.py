@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from kro.shims.errors import ExitStatus, UsageError
+from kro.shims.errors import ExitStatus
 
 SHELLS = ("bash", "zsh", "fish")
 
@@ -67,28 +67,6 @@ def _static(name: str, help_: str, opts: tuple[Option, ...] = (), words: tuple[s
     return Command(name, help_, (Option(("-h", "--help"), help="show the help"), *opts), words)
 
 
-def _capture(main: Callable[[list[str]], int]) -> argparse.ArgumentParser:
-    """The parser a `main(argv)` builds, caught at parse_args before anything else happens."""
-
-    class Caught(Exception):
-        def __init__(self, parser: argparse.ArgumentParser) -> None:
-            super().__init__()
-            self.parser = parser
-
-    def grab(self: argparse.ArgumentParser, *_: object, **__: object) -> argparse.Namespace:
-        raise Caught(self)
-
-    original = argparse.ArgumentParser.parse_args
-    argparse.ArgumentParser.parse_args = grab  # type: ignore[assignment,method-assign]
-    try:
-        main([])
-    except Caught as caught:
-        return caught.parser
-    finally:
-        argparse.ArgumentParser.parse_args = original  # type: ignore[method-assign]
-    raise AssertionError(f"{main.__qualname__} parsed no arguments")
-
-
 def kro_command() -> Command:
     """`kro` and its subcommands (parsers where the subcommand has one, its documented words where not)."""
     from kro import audit_command, demo_command, doctor
@@ -100,10 +78,10 @@ def kro_command() -> Command:
         "audit": audit_command.build_parser,
         "doctor": doctor.build_parser,
         "serve": server.build_parser,
-        "demo": lambda: _capture(demo_command.main),
-        "approvals": lambda: _capture(approvals.approvals_main),
-        "approve": lambda: _capture(approvals.approve_main),
-        "deny": lambda: _capture(approvals.deny_main),
+        "demo": demo_command.build_parser,
+        "approvals": approvals.build_approvals_parser,
+        "approve": approvals.build_approve_parser,
+        "deny": approvals.build_deny_parser,
     }
     static = {
         "check": (
@@ -312,8 +290,5 @@ def main(argv: list[str]) -> int:
     )
     parser.add_argument("shell", choices=SHELLS, help="the shell to print the script for")
     args = parser.parse_args(argv)
-    generate = GENERATORS.get(args.shell)
-    if generate is None:
-        raise UsageError(f"no completion for {args.shell!r}; choose from {', '.join(SHELLS)}")
-    sys.stdout.write(generate([kro_command(), kro_run_command()]))
+    sys.stdout.write(GENERATORS[args.shell]([kro_command(), kro_run_command()]))  # choices= checked the shell
     return ExitStatus.OK

@@ -28,7 +28,7 @@ examples:
   kro demo --pods 5000          # scale Deployment web for benchmarks"""
 
 
-def _parser() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="kro demo", description=DESCRIPTION, epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -50,9 +50,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str]) -> int:
     """Entry point of `kro demo`."""
-    args = _parser().parse_args(argv)
+    args = build_parser().parse_args(argv)
     if args.pods is not None and args.pods < 0:
-        _parser().error("--pods must be >= 0")
+        build_parser().error("--pods must be >= 0")
     if args.request_log is not None:
         try:
             args.request_log.open("ab").close()

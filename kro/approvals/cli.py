@@ -22,7 +22,6 @@ from kro.approvals.store import (
     default_root,
     rfc3339,
 )
-from kro.shims import rules as R
 from kro.shims.audit import AuditLog, Call
 from kro.shims.decide import decide_invocation, parse_argv
 from kro.shims.model import Decision, Invocation, Pins
@@ -84,8 +83,8 @@ def _row(entry: Registered, request: Request, now: float) -> str:
     return f"{request.id:>4}  {entry.session}  {where:<24} {left:>8}  {_command(request)}"
 
 
-def approvals_main(argv: list[str]) -> int:
-    """Entry point of `kro approvals`."""
+def build_approvals_parser() -> argparse.ArgumentParser:
+    """`kro approvals`'s parser."""
     parser = argparse.ArgumentParser(
         prog="kro approvals",
         description="List the pending approval requests of your live kro-run --approvals sessions.",
@@ -93,7 +92,12 @@ def approvals_main(argv: list[str]) -> int:
     )
     parser.add_argument("--watch", action="store_true", help="keep listing new requests as they arrive")
     parser.add_argument("--json", action="store_true", help="one JSON object per pending request")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def approvals_main(argv: list[str]) -> int:
+    """Entry point of `kro approvals`."""
+    args = build_approvals_parser().parse_args(argv)
     queue = _queue()
     queue.prune()
     seen: set[int] = set()
@@ -190,8 +194,8 @@ def _preview(kubectl: str, inv: Invocation, run_argv: list[str], target_args: li
     return bound
 
 
-def approve_main(argv: list[str]) -> int:
-    """Entry point of `kro approve`."""
+def build_approve_parser() -> argparse.ArgumentParser:
+    """`kro approve`'s parser."""
     parser = argparse.ArgumentParser(
         prog="kro approve",
         description=(
@@ -204,7 +208,12 @@ def approve_main(argv: list[str]) -> int:
     parser.add_argument("--yes", action="store_true", help="do not ask: preview, then run (for scripts)")
     parser.add_argument("--kubeconfig", metavar="PATH",
                         help="your kubeconfig (default: the files the session was started from)")  # fmt: skip
-    args = parser.parse_args(argv)
+    return parser
+
+
+def approve_main(argv: list[str]) -> int:
+    """Entry point of `kro approve`."""
+    args = build_approve_parser().parse_args(argv)
     started = time.monotonic()
     queue = _queue()
     entry, request = queue.find(args.id)
@@ -217,7 +226,7 @@ def approve_main(argv: list[str]) -> int:
     # The request file is the agent's text (in a seatbelt session the agent can write it): judged again here.
     inv = parse_argv(request.tool, request.argv)
     decision = decide_invocation(inv, Pins(entry.context, ()))
-    refused = scope.not_queued(inv, decision) if decision.rule == R.MUTATING else decision
+    refused = scope.not_queued(inv, decision)  # any other refusal comes back as it is
     if refused is not None or request.context != entry.context:
         why = refused.reason if refused is not None else "its context is not the session's"
         _refuse(entry, request, "kro approve",
@@ -270,14 +279,19 @@ def approve_main(argv: list[str]) -> int:
     return result.exit_code
 
 
-def deny_main(argv: list[str]) -> int:
-    """Entry point of `kro deny`."""
+def build_deny_parser() -> argparse.ArgumentParser:
+    """`kro deny`'s parser."""
     parser = argparse.ArgumentParser(
         prog="kro deny", description="Refuse request N; it never runs, and the agent is told on its next try."
     )
     parser.add_argument("id", type=int, metavar="N", help="the request id (see kro approvals)")
     parser.add_argument("--reason", metavar="TEXT", help="told to the agent, e.g. 'scale staging instead'")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def deny_main(argv: list[str]) -> int:
+    """Entry point of `kro deny`."""
+    args = build_deny_parser().parse_args(argv)
     started = time.monotonic()
     queue = _queue()
     entry, request = queue.find(args.id)

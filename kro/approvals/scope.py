@@ -63,7 +63,7 @@ def not_queued(inv: Invocation, decision: Decision) -> Decision | None:
         return Decision(False, rule, f"{R.mutation(verb or 'kubectl')}; {why}", verb)
 
     if decision.rule != R.MUTATING or inv.tool != "kubectl" or not inv.path:
-        return Decision(False, decision.rule, decision.reason, verb)
+        return decision._replace(allowed=False)
     if inv.error:
         return refuse(R.APPROVAL_SCOPE, f"kubectl would not accept it ({inv.error}), so it is not queued; "
                       "fix the call")  # fmt: skip
