@@ -35,9 +35,7 @@ def flow_of(scope: Scope) -> Flow:
     raw_path = raw.decode("latin-1").split("?", 1)[0]
     query = scope.get("query_string", b"").decode("latin-1")
     headers = tuple((k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in scope["headers"])
-    return Flow(
-        ApiRequest(scope["method"], raw_path, query, headers), raw_path + ("?" + query if query else "")
-    )
+    return Flow(ApiRequest(scope["method"], raw_path, query, headers))
 
 
 def admitted(token: str, headers: tuple[tuple[str, str], ...]) -> bool:

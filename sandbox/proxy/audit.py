@@ -24,10 +24,10 @@ class ProxyAudit:
 
     def _call(self, flow: Flow) -> Call:
         req = flow.request
-        return Call(self.session, "api", [req.method, flow.shown], self.context, flow.call_id)
+        return Call(self.session, "api", [req.method, flow.target], self.context, flow.call_id)
 
     def _extra(self, flow: Flow, status: int | None, size: int | None) -> dict[str, object]:
-        return {"method": flow.request.method, "path": flow.shown[:1024], "status": status, "bytes": size}
+        return {"method": flow.request.method, "path": flow.target[:1024], "status": status, "bytes": size}
 
     def settled(self, flow: Flow, decision: Decision, status: int, size: int) -> None:
         """A request the proxy answered itself (refused, or a local answer); AuditError when not written."""

@@ -31,7 +31,6 @@ class Flow:
     """One request through the proxy: what was asked, what was decided, what was answered."""
 
     request: ApiRequest
-    shown: str  # path and query, as audited
     started: float = field(default_factory=time.monotonic)
     decision: ApiDecision | None = None
     body: bytes = b""  # the request body (a review's), read whole once admitted
@@ -43,7 +42,7 @@ class Flow:
 
     @property
     def target(self) -> str:
-        """The path and query as sent upstream."""
+        """The path and query as sent upstream and audited."""
         req = self.request
         return req.raw_path + ("?" + req.query if req.query else "")
 

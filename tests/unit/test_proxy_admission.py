@@ -62,7 +62,7 @@ def test_long_streams_are_told_apart(target: str, long: bool) -> None:
     flow = flow_of(_scope("GET", target))
     decision = admit(flow.request, TOKEN, ApiPins(), lambda gv, r: None)
     assert long_stream(flow.request, decision) is long
-    assert flow.shown == target
+    assert flow.target == target
 
 
 def test_upstream_failures_are_text_kubectl_quotes() -> None:
