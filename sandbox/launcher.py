@@ -138,8 +138,6 @@ def run(argv: list[str]) -> int:
     """Run kro-run: CMD as a supervised child; returns its exit code (128+N if signal N ended it)."""
     args = build_parser().parse_args(argv)
     cmd = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
-    if args.demo and args.kubeconfig:
-        raise UsageError("--demo brings its own kubeconfig; drop --kubeconfig")
     if not cmd and not args.demo:
         raise UsageError("give the command to run, e.g. kro-run claude or kro-run -- ./ci.sh (or --demo)")
     if (args.rw or args.pass_env) and not args.confine:
@@ -177,10 +175,7 @@ def run(argv: list[str]) -> int:
         )
         # --direct: no API proxy, the session kubeconfig holds the pinned credentials
         opened = open_session(stack, opts, env, demo=args.demo, proxy=not args.direct)
-        session, demo_config = opened.session, opened.demo_config
-        from kro.sandbox import kubeconfig as kc
-
-        sources = [demo_config] if demo_config else kc.kubeconfig_files(args.kubeconfig, env)
+        session, sources = opened.session, opened.sources
         if args.approvals:
             from kro.approvals import launch
 

@@ -19,7 +19,7 @@ from typing import Any
 from kro.sandbox import kubeconfig as kc
 from kro.sandbox import session_dir
 from kro.shims.audit import AuditLog, default_path
-from kro.shims.errors import ConfigError, ToolNotFound
+from kro.shims.errors import ConfigError, ToolNotFound, UsageError
 from kro.shims.executor import launch_env
 from kro.shims.session import Session
 
@@ -44,6 +44,11 @@ class PinOptions:
     call_timeout: float = 0.0
 
 
+def sources(opts: PinOptions, env: dict[str, str], kubeconfig: Path | None = None) -> list[Path]:
+    """The kubeconfig files the session is built from: `kubeconfig` (the demo's), else the user's."""
+    return [kubeconfig] if kubeconfig else kc.kubeconfig_files(opts.kubeconfig, env)
+
+
 def build_session(
     opts: PinOptions,
     env: dict[str, str],
@@ -61,8 +66,7 @@ def build_session(
         raise ToolNotFound(
             "kubectl not found on PATH; install it (https://kubernetes.io/docs/tasks/tools/) and retry"
         )
-    files = [kubeconfig] if kubeconfig else kc.kubeconfig_files(opts.kubeconfig, env)
-    config = kc.load(files, explicit=bool(kubeconfig or opts.kubeconfig))
+    config = kc.load(sources(opts, env, kubeconfig), explicit=bool(kubeconfig or opts.kubeconfig))
     context = kc.choose_context(config, opts.context)
     namespace = None
     if opts.namespaces:
@@ -106,11 +110,10 @@ def build_session(
 
 @dataclass(frozen=True)
 class Opened:
-    """A session the factory built: the pinned Session, its dir, and the demo cluster's kubeconfig if any."""
+    """A session the factory built: the pinned Session and the kubeconfig files it was built from."""
 
     session: Session
-    workdir: Path
-    demo_config: Path | None
+    sources: list[Path]
 
 
 def open_session(
@@ -124,6 +127,8 @@ def open_session(
     """
     import shutil
 
+    if demo and opts.kubeconfig:
+        raise UsageError("--demo brings its own kubeconfig; drop --kubeconfig")
     root = session_dir.sessions_root()
     session_dir.reclaim(root)
     workdir = session_dir.new_session_dir(root)
@@ -141,7 +146,7 @@ def open_session(
         from kro.sandbox.proxy.launch import Serving
 
         serve = Serving(stack, env, redact=opts.output != "plain" or opts.redact)
-    return Opened(build_session(opts, env, workdir, demo_config, serve), workdir, demo_config)
+    return Opened(build_session(opts, env, workdir, demo_config, serve), sources(opts, env, demo_config))
 
 
 def plugin_session(env: dict[str, str]) -> Session:

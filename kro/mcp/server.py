@@ -100,8 +100,6 @@ def serve(args: argparse.Namespace) -> int:
 
     if args.transport == "http":
         check_host(args.host)
-    if args.demo and args.kubeconfig:
-        raise UsageError("--demo brings its own kubeconfig; drop --kubeconfig")
     with ExitStack() as stack:
         opts = PinOptions(
             context=args.context,
