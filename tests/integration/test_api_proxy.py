@@ -21,9 +21,10 @@ from typing import Any
 import httpx2 as httpx
 import pytest
 import yaml
+from disk_testing import fill, small_tmpfs
 from kro_testing import BIN, KroSession, calls_of, drop_after_head, envelopes
 
-from kro.audit_command import calls
+from kro.audit_view import calls, records_of
 from kro.democluster.fixture import FAKE_SA_TOKEN, FAKE_SECRET_PASSWORD
 from kro.democluster.server import DemoCluster
 from kro.democluster.testing import DemoHandle
@@ -411,48 +412,18 @@ def test_an_unwritable_audit_log_refuses_the_request(token_demo: DemoHandle, tmp
     assert len(token_demo.cluster.requests()) == before, "the call record comes first: nothing went upstream"
 
 
-def _whole_records(path: Path) -> list[dict[str, Any]]:
-    """The proxy's requests in a log whose last record may have been cut by the full disk."""
-    records = []
-    for line in path.read_bytes().splitlines():
-        with contextlib.suppress(ValueError):
-            records.append(json.loads(line))
-    return calls(records)
-
-
-@contextlib.contextmanager
-def _small_disk(tmp: Path) -> Iterator[Path]:
-    """A 64 KiB tmpfs (root only): a disk that fills up for real."""
-    mnt = tmp / "small-disk"
-    mnt.mkdir()
-    if (
-        os.geteuid() != 0
-        or subprocess.run(
-            ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mnt)], capture_output=True, check=False
-        ).returncode
-    ):
-        pytest.skip("mounting a small tmpfs needs root (CAP_SYS_ADMIN)")
-    try:
-        yield mnt
-    finally:
-        subprocess.run(["umount", "-l", str(mnt)], check=False)
-
-
 def test_a_full_disk_stops_requests_before_the_cluster(token_demo: DemoHandle, tmp_path: Path) -> None:
     """The audit log's disk fills mid-session: every later request is refused, none reaches the cluster."""
-    with _small_disk(tmp_path) as disk, _proxy(token_demo, tmp_path, audit=str(disk / "a.jsonl")) as handle:
+    small = small_tmpfs(tmp_path / "small-disk", "64k")
+    with small as disk, _proxy(token_demo, tmp_path, audit=str(disk / "a.jsonl")) as handle:
         with _client(handle, tmp_path) as client:
             assert client.get("/api/v1/namespaces/demo/pods").status_code == 200
-            fd = os.open(disk / "filler", os.O_WRONLY | os.O_CREAT, 0o600)
-            with contextlib.suppress(OSError):  # fill the disk to the last byte
-                while os.write(fd, b"x" * 512):
-                    pass
-            os.close(fd)
+            fill(disk / "filler")  # to the last page
             before = len(token_demo.cluster.requests())
-            logged = len(_whole_records(disk / "a.jsonl"))
+            logged = len(calls(records_of(disk / "a.jsonl")))
             answers = [client.get(f"/api/v1/namespaces/demo/pods?limit={n}") for n in range(1, 41)]
         # the log file's last page still had room for a few records: those requests went out, audited
-        audited = _whole_records(disk / "a.jsonl")[logged:]
+        audited = calls(records_of(disk / "a.jsonl"))[logged:]
         reached = token_demo.cluster.requests()[before:]
         assert [r["path"] for r in audited] == [f"{r['path']}?{r['query']}" for r in reached]
         refused = answers[len(audited) :]
