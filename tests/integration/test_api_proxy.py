@@ -22,7 +22,7 @@ import httpx2 as httpx
 import pytest
 import yaml
 from disk_testing import fill, small_tmpfs
-from kro_testing import BIN, KroSession, calls_of, drop_after_head, envelopes
+from kro_testing import BIN, KroSession, calls_of, drop_after_head, envelopes, wait_for
 
 from kro.audit_view import calls, records_of
 from kro.democluster.fixture import FAKE_SA_TOKEN, FAKE_SECRET_PASSWORD
@@ -564,10 +564,7 @@ def test_a_cluster_that_goes_away_is_infra_in_kros_words(tmp_path: Path, when: s
         """
         with concurrent.futures.ThreadPoolExecutor(1) as pool:
             done = pool.submit(session.sh, script, output="envelope")
-            for _ in range(600):
-                if (tmp_path / "first").exists() or done.done():
-                    break
-                time.sleep(0.05)
+            wait_for(lambda: (tmp_path / "first").exists() or done.done(), "the first call", 30)
             cluster.stop()
             (tmp_path / "go").touch()
             proc = done.result(timeout=120)
@@ -592,8 +589,7 @@ def test_a_client_that_leaves_ends_its_stream_at_once(
     with _proxy(token_demo, tmp_path) as handle:
         with _client(handle, tmp_path) as client:
             assert client.get("/api/v1/namespaces/demo/pods").status_code == 200
-        while handle.state()["flows"]:  # the last answer's outcome record is being written
-            time.sleep(0.01)
+        wait_for(lambda: not handle.state()["flows"], "the last answer's outcome record", 10)
         idle = handle.state()
         started = time.monotonic()
         for _ in range(5):
