@@ -89,11 +89,13 @@ def envelope(stdout: str) -> dict[str, Any]:
     return found[0]
 
 
-def calls_of(audit_log: Path) -> list[dict[str, Any]]:
-    """The calls an audit log holds: each call record with its outcome folded in (as `kro audit --json`)."""
+def calls_of(audit_log: Path, api: bool | None = None) -> list[dict[str, Any]]:
+    """The calls an audit log holds: each call record with its outcome folded in (as `kro audit --json`);
+    api=True: only the API proxy's requests, api=False: only the tools' calls (shims, MCP, hook)."""
     if not audit_log.exists():
         return []
-    return calls(json.loads(line) for line in audit_log.read_text().splitlines())
+    found = calls(json.loads(line) for line in audit_log.read_text().splitlines())
+    return found if api is None else [r for r in found if (r["tool"] == "api") is api]
 
 
 @dataclass
@@ -149,9 +151,7 @@ class KroSession:
     def audit(self, api: bool = False) -> list[dict[str, Any]]:
         """The calls audited so far, each call record with its outcome folded in (as `kro audit --json`);
         api=True: the API proxy's requests instead, one per request it answered (outcome folded in)."""
-        if api:
-            return [r for r in calls(self.records()) if r["tool"] == "api"]
-        return [r for r in calls(self.records()) if r["tool"] != "api"]
+        return calls_of(self.audit_log, api)
 
 
 def drop_after_head(url: str, ca_pem: bytes, token: str, path: str, tmp: Path, timeout: float = 30) -> None:

@@ -36,10 +36,9 @@ from envtest_cluster import (
     audit_events,
     kubectl,
 )
-from kro_testing import require_shared, shared_path
+from kro_testing import calls_of, require_shared, shared_path
 
 import kro.shims
-from kro.audit_command import calls
 from kro.sandbox import session_dir
 from kro.sandbox.pinning import PinOptions, build_session
 from kro.shims import executor
@@ -242,10 +241,8 @@ class KroRun:
     def audit(self, api: bool = False) -> list[dict[str, Any]]:
         """The shims' calls, each call record with its outcome folded in (api=True: the API proxy's
         records, one per request it answered)."""
-        lines = self.audit_log.read_text(encoding="utf-8").splitlines()
-        if api:
-            return [r for r in calls(map(json.loads, lines)) if r["tool"] == "api"]
-        return [r for r in calls(map(json.loads, lines)) if r["tool"] != "api"]
+        assert self.audit_log.exists(), "no audit log was written"
+        return calls_of(self.audit_log, api)
 
 
 def kubectl_calls(*argvs: Sequence[str]) -> list[Call]:

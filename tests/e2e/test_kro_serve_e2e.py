@@ -10,10 +10,9 @@ from typing import Any
 import anyio
 import pytest
 from envtest_cluster import ADMIN_CONTEXT, SEEDED_NAMESPACE, SEEDED_SECRET_VALUE, VIEWER_CONTEXT, RealCluster
+from kro_testing import calls_of
 from mcp import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
-
-from kro.audit_command import calls
 
 KRO = str(Path(sys.executable).parent / "kro")
 
@@ -74,12 +73,11 @@ def test_kro_serve_tools_answer_against_a_real_apiserver(real_cluster: RealClust
     for result in (pods, deploy, secrets, blocked, other, can_i):
         assert SEEDED_SECRET_VALUE not in _text(result)
     # the calls, each call record with its outcome folded in
-    records = calls(json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines())
-    audit = [r for r in records if r["tool"] != "api"]
+    audit = calls_of(tmp_path / "audit.jsonl", api=False)
     assert len(audit) == 6
     assert {r["tool"] for r in audit} == {"mcp"}
     assert {r["context"] for r in audit} == {VIEWER_CONTEXT}
     # kro serve runs behind the session API proxy: the calls that ran kubectl reached the cluster through it
-    api = [r for r in records if r["tool"] == "api"]
+    api = calls_of(tmp_path / "audit.jsonl", api=True)
     assert api, "no call went through the session API proxy"
     assert {r["session"] for r in api} == {r["session"] for r in audit}

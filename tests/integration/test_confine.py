@@ -107,9 +107,7 @@ class Confined:
     def audit(self, api: bool = False) -> list[dict[str, Any]]:
         """The broker's calls, each call record with its outcome folded in (api=True: the API proxy's
         records, one per request)."""
-        if api:
-            return [r for r in calls_of(self.audit_log) if r["tool"] == "api"]
-        return [r for r in calls_of(self.audit_log) if r["tool"] != "api"]
+        return calls_of(self.audit_log, api)
 
 
 @pytest.fixture

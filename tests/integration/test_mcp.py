@@ -85,11 +85,11 @@ class Server:
 
     def audit(self) -> list[dict[str, Any]]:
         """The tool calls audited so far, each call record with its outcome folded in."""
-        return [r for r in calls_of(self.audit_log) if r["tool"] != "api"]
+        return calls_of(self.audit_log, api=False)
 
     def api(self) -> list[dict[str, Any]]:
         """The session API proxy's records, one per request kubectl sent it."""
-        return [r for r in calls_of(self.audit_log) if r["tool"] == "api"]
+        return calls_of(self.audit_log, api=True)
 
 
 def _env(tmp: Path) -> dict[str, str]:
