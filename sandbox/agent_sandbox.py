@@ -32,7 +32,6 @@ from kro.sandbox.confine import HOME_CREDENTIALS, SYSTEM_CREDENTIALS
 from kro.shims.session import SESSION_FILE, Session, write_session
 
 INSIDE_HOST = "0.0.0.0"  # a destination (this host), not a listening address
-_USER_FILES = ("client-certificate", "client-key", "tokenFile")
 
 
 @dataclass(frozen=True)
@@ -48,29 +47,11 @@ def _real(path: str | Path) -> str:
     return os.path.realpath(os.path.expanduser(str(path)))
 
 
-def credential_files(kubeconfigs: Iterable[Path]) -> set[str]:
-    """The key, certificate and token files the users of these kubeconfig files name (that exist)."""
-    found: set[str] = set()
-    for path in kubeconfigs:
-        try:
-            doc = yaml.safe_load(path.read_text()) or {}
-        except (OSError, yaml.YAMLError):
-            continue
-        users = doc.get("users") if isinstance(doc, dict) else None
-        for entry in users if isinstance(users, list) else []:
-            user = entry.get("user") if isinstance(entry, dict) else None
-            for key in _USER_FILES:
-                value = user.get(key) if isinstance(user, dict) else None
-                if isinstance(value, str) and value:
-                    found.add(_real(path.parent / value))  # relative to the kubeconfig, as client-go does
-    return {p for p in found if os.path.exists(p)}
-
-
 def credential_paths(sources: Iterable[Path], env: dict[str, str]) -> list[str]:
     """Everything the agent must not read: the kubeconfigs, the files they name, the credential dirs."""
     home = Path(env.get("HOME") or os.path.expanduser("~"))
     sources = list(sources)
-    found = {_real(p) for p in sources if p.exists()} | credential_files(sources)
+    found = {_real(p) for p in sources if p.exists()} | kc.user_files(sources)
     found |= {_real(home / d) for d in HOME_CREDENTIALS if (home / d).exists()}
     found |= {_real(d) for d in SYSTEM_CREDENTIALS if os.path.exists(d)}
     return sorted(found)

@@ -25,8 +25,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from kro.sandbox import kubeconfig as kc
 from kro.sandbox import protected_paths as pp
 from kro.sandbox import seccomp, session_dir, stand_ins
@@ -126,18 +124,11 @@ def tool_paths(path_var: str, recorded: tuple[str | None, ...] = ()) -> tuple[se
 
 
 def _kubeconfig_files(session: Session, opts: ConfineOptions, env: dict[str, str]) -> set[str]:
-    """Every kubeconfig kro-run could have read, and the key, cert and token files the pinned user names."""
-    found = {_real(p) for p in kc.kubeconfig_files(opts.kubeconfig, env)}
-    try:
-        doc = yaml.safe_load(Path(session.kubeconfig).read_text()) or {}
-    except (OSError, yaml.YAMLError):
-        doc = {}
-    for user in doc.get("users") or []:
-        for key in ("client-certificate", "client-key", "tokenFile"):
-            value = (user.get("user") or {}).get(key)
-            if isinstance(value, str) and value:
-                found.add(_real(value))
-    return {p for p in found if os.path.exists(p)}
+    """Every kubeconfig kro-run could have read, and the key, cert and token files their users name (the
+    session's own kubeconfig names none when the API proxy holds the credentials: read the sources)."""
+    sources = kc.kubeconfig_files(opts.kubeconfig, env)
+    found = {_real(p) for p in sources if p.exists()}
+    return found | kc.user_files([*sources, Path(session.kubeconfig)])
 
 
 def _own_install() -> list[str]:

@@ -46,6 +46,24 @@ def _absolute(entry: dict[str, Any], keys: tuple[str, ...], base: Path) -> dict[
     return entry
 
 
+def user_files(kubeconfigs: list[Path]) -> set[str]:
+    """The key, certificate and token files the users of these kubeconfigs name (real paths that exist)."""
+    found: set[str] = set()
+    for path in kubeconfigs:
+        try:
+            doc = yaml.safe_load(path.read_text()) or {}
+        except (OSError, yaml.YAMLError):
+            continue
+        users = doc.get("users") if isinstance(doc, dict) else None
+        for entry in users if isinstance(users, list) else []:
+            user = entry.get("user") if isinstance(entry, dict) else None
+            if isinstance(user, dict):  # relative to the kubeconfig, as client-go reads them
+                named = _absolute(user, _USER_PATHS, path.parent)
+                values = (named.get(key) for key in _USER_PATHS)
+                found |= {os.path.realpath(v) for v in values if isinstance(v, str) and v}
+    return {p for p in found if os.path.exists(p)}
+
+
 def _resolve_user(user: dict[str, Any], base: Path) -> dict[str, Any]:
     user = _absolute(user, _USER_PATHS, base)
     exec_cfg = user.get("exec")

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from kro_testing import BIN, calls_of, wait_for
 
 from kro.audit_command import problems
@@ -201,6 +202,26 @@ def test_real_tools_and_credentials_are_out_of_reach(confined: Confined) -> None
     assert TOKEN in (confined.home / ".kube" / "config").read_text(), "hidden, not modified"
     assert (confined.work / "new-file").exists()
     assert (confined.work / ".git" / "config").read_text() == "[core]\n"
+
+
+@needs_bwrap
+def test_files_a_kubeconfig_names_are_out_of_reach(confined: Confined) -> None:
+    """A token file the user's kubeconfig names, outside every credential dir, is unreadable inside too: the
+    session's own kubeconfig names only the API proxy, so the files come from the kubeconfigs kro-run read."""
+    token_file = confined.base / "secrets" / "token"
+    token_file.parent.mkdir(mode=0o700)
+    token_file.write_text(TOKEN)
+    config = confined.base / "kubeconfig"
+    doc = yaml.safe_load((confined.home / ".kube" / "config").read_text())
+    for entry in doc["users"]:
+        entry["user"] = {"tokenFile": "secrets/token"}  # relative to the kubeconfig, as client-go reads it
+    config.write_text(yaml.safe_dump(doc))
+    script = f"cat {token_file}; echo token_file=$?; kubectl get pods -n demo >/dev/null; echo shim=$?"
+    proc = confined.run(script, options=("--kubeconfig", str(config)))
+    got = _lines(proc.stdout)
+    assert got["token_file"] != "0", proc.stdout + proc.stderr
+    assert got["shim"] == "0", proc.stdout + proc.stderr  # the proxy, outside, still reads it
+    assert TOKEN not in proc.stdout
 
 
 @needs_bwrap
